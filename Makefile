@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`. Both bootstrap everything they need from
+# the system Python: .venv, uv inside it, and the locked dependencies.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+HOST ?=
+PORT ?=
+WORKERS ?= 1
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test lint typecheck format openapi clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(VENV)/bin/python
+	@touch $@
+
+install: $(VENV)/.synced
+
+## Start TicketBook (embedded PostgreSQL unless DATABASE_URL is set) with demo data.
+run: install
+	$(VENV)/bin/ticketbook serve --seed-if-empty --workers $(WORKERS) \
+		$(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+## The whole test suite (embedded PostgreSQL 18 unless TEST_DATABASE_URL is set).
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Regenerate the committed OpenAPI document (a test fails when it is stale).
+openapi: install
+	$(VENV)/bin/ticketbook openapi --output docs/openapi.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .tmp

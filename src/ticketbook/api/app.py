@@ -1,0 +1,99 @@
+"""The FastAPI application: JSON API under /api, error handlers, lifespan (pool, reaper)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from ticketbook import __version__
+from ticketbook.api.errors import install_error_handlers, json_response
+from ticketbook.api.limits import BodySizeLimit
+from ticketbook.api.routes import auth, bookings, concerts, health, testing
+from ticketbook.api.state import AppServices
+from ticketbook.auth.secrets import load_secret_key
+from ticketbook.auth.tokens import TokenSigner
+from ticketbook.booking.reaper import run_reaper
+from ticketbook.booking.service import BookingEngine
+from ticketbook.config import Settings
+from ticketbook.db.pool import create_pool
+from ticketbook.payments.gateway import PaymentGateway
+from ticketbook.payments.simulated import SimulatedGateway
+
+
+def build_app(
+    settings: Settings,
+    database_url: str | None = None,
+    gateway: PaymentGateway | None = None,
+    run_background_jobs: bool = True,
+) -> FastAPI:
+    """Build the app. ``database_url`` must already be migrated (the CLI sees to that)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dsn = database_url or settings.database_url
+        if dsn is None:
+            raise RuntimeError("no database URL: start through `ticketbook serve`")
+        pool = await create_pool(dsn, settings)
+        payment_gateway = gateway or SimulatedGateway(settings.payment)
+        engine = BookingEngine(
+            pool=pool,
+            gateway=payment_gateway,
+            hold_seconds=settings.hold_seconds,
+            # A little over the provider's own timeout, as a backstop.
+            payment_timeout_s=settings.payment.timeout_ms / 1000.0 + 1.0,
+        )
+        app.state.services = AppServices(
+            settings=settings,
+            pool=pool,
+            gateway=payment_gateway,
+            engine=engine,
+            signer=TokenSigner(load_secret_key(settings)),
+        )
+        reaper: asyncio.Task[None] | None = None
+        if run_background_jobs:
+            reaper = asyncio.create_task(
+                run_reaper(
+                    pool, payment_gateway, settings.reaper_interval_s, settings.reaper_batch_size
+                )
+            )
+        try:
+            yield
+        finally:
+            if reaper is not None:
+                reaper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reaper
+            await pool.close()
+
+    app = FastAPI(
+        title="TicketBook",
+        version=__version__,
+        description="Concert tickets that are never oversold, never double-booked, never lost.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, concerts, auth, bookings):
+        app.include_router(module.router, prefix="/api")
+    if settings.enable_test_routes:
+        app.include_router(testing.router, prefix="/api")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def openapi_document() -> Response:
+        return json_response(200, app.openapi())
+
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document as the app serves it (used to keep docs/openapi.json fresh)."""
+    document: dict[str, Any] = build_app(Settings(), database_url="unused").openapi()
+    return document

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from starlette.responses import Response
+
+from ticketbook.api.deps import CurrentUser, Services, parse_id, require_json
+from ticketbook.api.errors import json_response
+from ticketbook.booking.idempotency import InvalidIdempotencyKey, parse_key
+from ticketbook.domain.errors import Forbidden, InvalidInput
+from ticketbook.domain.schemas import (
+    Booking,
+    BookingEnvelope,
+    BookingRequest,
+    ErrorBody,
+    ListEnvelope,
+)
+
+router = APIRouter(tags=["bookings"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+}
+
+
+@router.post(
+    "/bookings",
+    response_model=BookingEnvelope,
+    dependencies=[Depends(require_json)],
+    responses={
+        **_ERRORS,
+        402: {"model": BookingEnvelope, "description": "Payment failed; tickets released"},
+        415: {"model": ErrorBody},
+        422: {"model": ErrorBody, "description": "Idempotency key reused with another payload"},
+    },
+)
+async def create_booking(
+    body: BookingRequest,
+    user_id: CurrentUser,
+    services: Services,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+) -> Response:
+    """Hold, pay and settle in one call: 200 confirmed, 402 payment failed, 409 sold out."""
+    if body.user_id is not None and body.user_id != str(user_id):
+        raise Forbidden("userId must be your own (or left out)")
+    try:
+        key = parse_key(idempotency_key, body.idempotency_key)
+    except InvalidIdempotencyKey as exc:
+        raise InvalidInput(str(exc)) from None
+    try:
+        tier_id = uuid.UUID(body.ticket_tier_id)
+    except ValueError:
+        raise InvalidInput("ticketTierId must be a UUID") from None
+    result = await services.engine.book(
+        user_id=user_id, tier_id=tier_id, quantity=body.quantity, key=key
+    )
+    return json_response(result.status_code, result.body)
+
+
+@router.get("/bookings/{user_id}", response_model=ListEnvelope[Booking], responses=_ERRORS)
+async def list_bookings(
+    user_id: str, caller: CurrentUser, services: Services
+) -> ListEnvelope[Booking]:
+    """The caller's own bookings, newest first. Anyone else's are refused."""
+    if parse_id(user_id, "User") != caller:
+        raise Forbidden("You can only list your own bookings")
+    bookings = await services.engine.list_for_user(caller)
+    return ListEnvelope[Booking](data=bookings, count=len(bookings))
+
+
+@router.post("/bookings/{booking_id}/cancel", response_model=BookingEnvelope, responses=_ERRORS)
+async def cancel_booking(
+    booking_id: str, caller: CurrentUser, services: Services
+) -> BookingEnvelope:
+    """Cancel your confirmed booking; its tickets go back on sale. Repeating it is harmless."""
+    booking = await services.engine.cancel(
+        user_id=caller, booking_id=parse_id(booking_id, "Booking")
+    )
+    return BookingEnvelope(success=True, booking=booking, message="Booking cancelled")

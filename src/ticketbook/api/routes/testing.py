@@ -1,0 +1,24 @@
+"""TEST-ONLY routes, mounted only when TICKETBOOK_ENABLE_TEST_ROUTES=1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, StrictInt, StrictStr
+
+from ticketbook.api.deps import CurrentUser, Services, parse_id, require_json
+from ticketbook.booking.naive import naive_book
+
+router = APIRouter(tags=["testing"], include_in_schema=False)
+
+
+class NaiveBookingRequest(BaseModel):
+    ticketTierId: StrictStr
+    quantity: StrictInt
+
+
+@router.post("/_test/naive-bookings", dependencies=[Depends(require_json)])
+async def naive_booking(
+    body: NaiveBookingRequest, user_id: CurrentUser, services: Services
+) -> dict[str, bool]:
+    tier_id = parse_id(body.ticketTierId, "Ticket tier")
+    return {"booked": await naive_book(services.pool, user_id, tier_id, body.quantity)}

@@ -1,0 +1,43 @@
+"""TEST-ONLY: the booking race done wrong (read the count, write it back, no lock).
+
+It exists so the race test can prove it detects what the row lock prevents. The route that
+uses it is mounted only with TICKETBOOK_ENABLE_TEST_ROUTES=1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+# Long enough that concurrent requests interleave between the read and the write.
+READ_WRITE_GAP_S = 0.005
+
+
+async def naive_book(
+    pool: asyncpg.Pool, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int
+) -> bool:
+    available = await pool.fetchval(
+        "SELECT available_quantity FROM ticket_tiers WHERE id = $1", tier_id
+    )
+    if available is None or available < quantity:
+        return False
+    await asyncio.sleep(READ_WRITE_GAP_S)
+    await pool.execute(
+        "UPDATE ticket_tiers SET available_quantity = $2 WHERE id = $1",
+        tier_id,
+        available - quantity,
+    )
+    await pool.execute(
+        """
+        INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,
+                              total_cents, currency, status, hold_expires_at)
+        SELECT $1, concert_id, id, $3, price_cents, price_cents * $3, currency, 'CONFIRMED', now()
+          FROM ticket_tiers WHERE id = $2
+        """,
+        user_id,
+        tier_id,
+        quantity,
+    )
+    return True

@@ -1,0 +1,179 @@
+"""SQL for the booking flow. Each step is one statement, so the tier row's lock lasts one
+statement and a booking costs two round trips on the happy path (hold, settle)."""
+
+from __future__ import annotations
+
+# The columns every booking read returns, in the shape `render_booking` expects.
+BOOKING_COLUMNS = """
+    b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, t.tier_type,
+    b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status,
+    b.hold_expires_at, b.created_at
+"""
+
+# Hold: take the tickets (the UPDATE takes the tier's row lock and re-checks the count after
+# any wait, so two holds can never both take the last ticket), create the PENDING booking and
+# its payment attempt, and claim the idempotency key, all in one atomic statement. A duplicate
+# key raises unique_violation, which undoes the whole statement, tickets included.
+#   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
+#   $6 hold seconds, $7 our payment key, $8 stored 404 body, $9 stored 409 body
+HOLD_SQL = """
+WITH tier AS (
+    UPDATE ticket_tiers
+       SET available_quantity = available_quantity - $2
+     WHERE id = $1 AND available_quantity >= $2
+ RETURNING id, concert_id, tier_type, price_cents, currency
+), booking AS (
+    INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
+                          currency, status, hold_expires_at)
+    SELECT $3, concert_id, id, $2, price_cents, price_cents * $2, currency, 'PENDING',
+           now() + make_interval(secs => $6)
+      FROM tier
+ RETURNING id, user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents, currency,
+           status, hold_expires_at, created_at
+), payment AS (
+    INSERT INTO payments (booking_id, concert_id, amount_cents, currency, provider_key, status)
+    SELECT id, concert_id, total_cents, currency, $7, 'PENDING' FROM booking
+ RETURNING id
+), tier_exists AS (
+    SELECT EXISTS (SELECT 1 FROM ticket_tiers WHERE id = $1) AS found
+), claim AS (
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, response_status,
+                                  response_body, completed_at)
+    SELECT $3, $4, $5, booking.id,
+           CASE WHEN booking.id IS NOT NULL THEN NULL WHEN tier_exists.found THEN 409 ELSE 404 END,
+           CASE WHEN booking.id IS NOT NULL THEN NULL WHEN tier_exists.found THEN $9::jsonb
+                ELSE $8::jsonb END,
+           CASE WHEN booking.id IS NULL THEN now() END
+      FROM tier_exists LEFT JOIN booking ON true
+)
+SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
+       b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.hold_expires_at,
+       b.created_at, (SELECT id FROM payment) AS payment_id, tier_exists.found AS tier_found
+  FROM tier_exists
+  LEFT JOIN booking b ON true
+  LEFT JOIN tier ON true
+  LEFT JOIN concerts c ON c.id = b.concert_id
+"""
+
+# Settle: only a PENDING booking moves, so a settle can't run twice. Paid in time: CONFIRMED.
+# Not paid: FAILED. Paid after the hold ran out: EXPIRED (the caller refunds). Tickets of a
+# booking that did not confirm go back in the same statement.
+#   $1 booking id, $2 payment id, $3 paid, $4 payment status, $5 provider reference,
+#   $6 failure reason, $7 {status: response body} for the idempotency key
+SETTLE_SQL = """
+WITH booking AS (
+    UPDATE bookings
+       SET status = CASE WHEN NOT $3 THEN 'FAILED'
+                         WHEN hold_expires_at > clock_timestamp() THEN 'CONFIRMED'
+                         ELSE 'EXPIRED' END,
+           updated_at = now()
+     WHERE id = $1 AND status = 'PENDING'
+ RETURNING id, tier_id, quantity, status
+), released AS (
+    UPDATE ticket_tiers t
+       SET available_quantity = t.available_quantity + b.quantity
+      FROM booking b
+     WHERE t.id = b.tier_id AND b.status <> 'CONFIRMED'
+), payment AS (
+    UPDATE payments
+       SET status = $4, provider_reference = $5, failure_reason = $6, updated_at = now()
+     WHERE id = $2
+), answer AS (
+    UPDATE idempotency_keys k
+       SET response_status = CASE b.status WHEN 'CONFIRMED' THEN 200 ELSE 402 END,
+           response_body = $7::jsonb -> b.status,
+           completed_at = now()
+      FROM booking b
+     WHERE k.booking_id = b.id
+)
+SELECT status FROM booking
+"""
+
+MARK_PAYMENT_SQL = """
+UPDATE payments SET status = $2, provider_reference = coalesce($3, provider_reference),
+       updated_at = now()
+ WHERE id = $1
+"""
+
+FIND_KEY_SQL = """
+SELECT fingerprint, booking_id, response_status, response_body
+  FROM idempotency_keys
+ WHERE user_id = $1 AND key = $2
+"""
+
+# "My bookings": newest first, served by ix_bookings_user_id_created_at.
+LIST_FOR_USER_SQL = f"""
+SELECT {BOOKING_COLUMNS}
+  FROM bookings b
+  JOIN ticket_tiers t ON t.id = b.tier_id
+  JOIN concerts c ON c.id = b.concert_id
+ WHERE b.user_id = $1
+ ORDER BY b.created_at DESC
+ LIMIT $2
+"""
+
+GET_BOOKING_SQL = f"""
+SELECT {BOOKING_COLUMNS}
+  FROM bookings b
+  JOIN ticket_tiers t ON t.id = b.tier_id
+  JOIN concerts c ON c.id = b.concert_id
+ WHERE b.id = $1
+"""
+
+# Cancel: only the owner's CONFIRMED booking; its tickets go back in the same statement.
+CANCEL_SQL = """
+WITH booking AS (
+    UPDATE bookings
+       SET status = 'CANCELLED', updated_at = now()
+     WHERE id = $1 AND user_id = $2 AND status = 'CONFIRMED'
+ RETURNING id, tier_id, quantity
+), released AS (
+    UPDATE ticket_tiers t
+       SET available_quantity = t.available_quantity + b.quantity
+      FROM booking b
+     WHERE t.id = b.tier_id
+)
+SELECT p.id AS payment_id, p.provider_key
+  FROM booking b
+  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = 'SUCCEEDED'
+"""
+
+# Reaper: expire a batch of holds past their time. SKIP LOCKED leaves rows that a settle is
+# working on to that settle.
+EXPIRE_HOLDS_SQL = f"""
+WITH expired AS (
+    SELECT id
+      FROM bookings
+     WHERE status = 'PENDING' AND hold_expires_at <= now()
+     ORDER BY hold_expires_at
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED
+), moved AS (
+    UPDATE bookings b
+       SET status = 'EXPIRED', updated_at = now()
+      FROM expired e
+     WHERE b.id = e.id
+ RETURNING b.*
+), released AS (
+    UPDATE ticket_tiers t
+       SET available_quantity = t.available_quantity + r.quantity
+      FROM (SELECT tier_id, sum(quantity)::int AS quantity FROM moved GROUP BY tier_id) r
+     WHERE t.id = r.tier_id
+)
+SELECT {BOOKING_COLUMNS},
+       p.id AS payment_id, p.provider_key
+  FROM moved b
+  JOIN ticket_tiers t ON t.id = b.tier_id
+  JOIN concerts c ON c.id = b.concert_id
+  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = 'PENDING'
+"""
+
+ANSWER_EXPIRED_KEY_SQL = """
+UPDATE idempotency_keys
+   SET response_status = 402, response_body = $2::jsonb, completed_at = now()
+ WHERE booking_id = $1 AND response_status IS NULL
+"""
+
+VOID_PAYMENT_SQL = """
+UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status = 'PENDING'
+"""

@@ -1,0 +1,55 @@
+"""Releases holds whose time ran out, so a crash between hold and settle loses no ticket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+
+from ticketbook.booking import queries
+from ticketbook.booking.service import refund_payment, settled_body
+from ticketbook.payments.gateway import PaymentGateway
+
+log = logging.getLogger(__name__)
+
+# One reaper at a time across all processes: batches touch several tier rows, and two
+# reapers locking them in different orders could deadlock.
+REAPER_LOCK_ID = 7_294_312
+
+
+async def expire_holds(pool: asyncpg.Pool, gateway: PaymentGateway, batch_size: int) -> int:
+    """Expire up to ``batch_size`` overdue holds; return how many were expired."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", REAPER_LOCK_ID):
+            return 0
+        rows = await conn.fetch(queries.EXPIRE_HOLDS_SQL, batch_size)
+        if rows:
+            await conn.executemany(
+                queries.ANSWER_EXPIRED_KEY_SQL,
+                [(r["id"], settled_body(r, "EXPIRED", None)) for r in rows],
+            )
+    # Outside the transaction: a payment may have been captured just before the crash.
+    for r in rows:
+        if r["payment_id"] is not None:
+            await refund_payment(pool, gateway, r["payment_id"], r["provider_key"])
+            await pool.execute(queries.VOID_PAYMENT_SQL, r["payment_id"], "VOIDED")
+    if rows:
+        log.info("reaper expired %d holds", len(rows))
+    return len(rows)
+
+
+async def run_reaper(
+    pool: asyncpg.Pool, gateway: PaymentGateway, interval_s: float, batch_size: int
+) -> None:
+    """Loop forever (until cancelled), draining overdue holds batch by batch."""
+    while True:
+        try:
+            while await expire_holds(pool, gateway, batch_size) == batch_size:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The database may be restarting; try again next round.
+            log.exception("reaper run failed")
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,210 @@
+"""The booking flow: hold (short, locked), pay (no transaction open), settle (conditional).
+
+See docs/architecture.md for why each step is one statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from ticketbook.booking import queries
+from ticketbook.booking.idempotency import StoredResponse, booking_fingerprint
+from ticketbook.domain.errors import Conflict, Forbidden, NotFound
+from ticketbook.domain.schemas import Booking, BookingEnvelope, ErrorBody, format_money
+from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, PaymentGateway
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED_BOOKINGS = 200
+
+UNKNOWN_TIER = ErrorBody(error="TIER_NOT_FOUND", message="Ticket tier not found")
+NOT_ENOUGH_TICKETS = ErrorBody(
+    error="NOT_ENOUGH_TICKETS", message="Not enough tickets left in this tier"
+)
+IN_PROGRESS = ErrorBody(
+    error="REQUEST_IN_PROGRESS",
+    message="A request with this idempotency key is still being processed; retry shortly",
+)
+KEY_REUSED = ErrorBody(
+    error="IDEMPOTENCY_KEY_REUSED",
+    message="This idempotency key was already used for a different request; use a new key",
+)
+
+SETTLED_MESSAGES = {
+    "CONFIRMED": "Booking confirmed",
+    "FAILED": "Payment failed ({reason}); your tickets were released. "
+    "Try again with a new idempotency key.",
+    "EXPIRED": "Your hold expired before the payment completed; any charge was refunded.",
+}
+
+
+def render_booking(row: Mapping[str, Any], status: str | None = None) -> Booking:
+    return Booking(
+        id=row["id"],
+        user_id=row["user_id"],
+        concert_id=row["concert_id"],
+        concert_name=row["concert_name"],
+        ticket_tier_id=row["tier_id"],
+        tier_type=row["tier_type"],
+        quantity=row["quantity"],
+        unit_price_cents=row["unit_price_cents"],
+        total_cents=row["total_cents"],
+        total_price=format_money(row["total_cents"]),
+        currency=row["currency"],
+        status=status or row["status"],
+        hold_expires_at=row["hold_expires_at"],
+        created_at=row["created_at"],
+    )
+
+
+def _body(model: BookingEnvelope | ErrorBody) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def settled_body(row: Mapping[str, Any], status: str, reason: str | None) -> dict[str, Any]:
+    message = SETTLED_MESSAGES[status].format(reason=reason or "declined")
+    envelope = BookingEnvelope(
+        success=status == "CONFIRMED", booking=render_booking(row, status), message=message
+    )
+    return _body(envelope)
+
+
+@dataclass(frozen=True)
+class BookingEngine:
+    pool: asyncpg.Pool
+    gateway: PaymentGateway
+    hold_seconds: float
+    payment_timeout_s: float
+
+    async def book(
+        self, *, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+    ) -> StoredResponse:
+        fingerprint = booking_fingerprint(tier_id, quantity)
+        payment_key = uuid.uuid4()
+        try:
+            row = await self.pool.fetchrow(
+                queries.HOLD_SQL,
+                tier_id,
+                quantity,
+                user_id,
+                key,
+                fingerprint,
+                self.hold_seconds,
+                payment_key,
+                _body(UNKNOWN_TIER),
+                _body(NOT_ENOUGH_TICKETS),
+            )
+        except asyncpg.UniqueViolationError:
+            return await self._replay(user_id, key, fingerprint)
+        assert row is not None
+        if row["id"] is None:
+            status = 409 if row["tier_found"] else 404
+            return StoredResponse(
+                status, _body(NOT_ENOUGH_TICKETS if status == 409 else UNKNOWN_TIER)
+            )
+
+        # The hold is committed and no lock or transaction is open while we wait on the provider.
+        result = await self._charge(payment_key, row["total_cents"], row["currency"])
+        return await self._settle(row, payment_key, result, user_id, key, fingerprint)
+
+    async def _charge(self, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
+        try:
+            return await asyncio.wait_for(
+                self.gateway.charge(key=key, amount_cents=amount_cents, currency=currency),
+                timeout=self.payment_timeout_s,
+            )
+        except TimeoutError:
+            return ChargeResult(ChargeOutcome.TIMEOUT, failure_reason="payment provider timed out")
+        except Exception:
+            log.exception("payment gateway raised; treating the attempt as a provider error")
+            return ChargeResult(ChargeOutcome.ERROR, failure_reason="payment provider error")
+
+    async def _settle(
+        self,
+        row: Mapping[str, Any],
+        payment_key: uuid.UUID,
+        result: ChargeResult,
+        user_id: uuid.UUID,
+        key: uuid.UUID,
+        fingerprint: str,
+    ) -> StoredResponse:
+        bodies = {
+            status: settled_body(row, status, result.failure_reason)
+            for status in ("CONFIRMED", "FAILED", "EXPIRED")
+        }
+        settled: str | None = await self.pool.fetchval(
+            queries.SETTLE_SQL,
+            row["id"],
+            row["payment_id"],
+            result.paid,
+            result.outcome.value,
+            result.provider_reference,
+            result.failure_reason,
+            bodies,
+        )
+        if settled != "CONFIRMED" and result.outcome in (
+            ChargeOutcome.SUCCEEDED,
+            ChargeOutcome.TIMEOUT,
+        ):
+            # Money may have been taken for a booking we could not confirm: give it back.
+            await refund_payment(self.pool, self.gateway, row["payment_id"], payment_key)
+        if settled is None:
+            # The reaper expired this hold first; it also answered the idempotency key.
+            return await self._replay(user_id, key, fingerprint)
+        return StoredResponse(200 if settled == "CONFIRMED" else 402, bodies[settled])
+
+    async def _replay(self, user_id: uuid.UUID, key: uuid.UUID, fingerprint: str) -> StoredResponse:
+        stored = await self.pool.fetchrow(queries.FIND_KEY_SQL, user_id, key)
+        if stored is None:  # pragma: no cover - the key row is never deleted while in use
+            return StoredResponse(409, _body(IN_PROGRESS))
+        if stored["fingerprint"] != fingerprint:
+            return StoredResponse(422, _body(KEY_REUSED))
+        if stored["response_status"] is None:
+            return StoredResponse(409, _body(IN_PROGRESS))
+        return StoredResponse(stored["response_status"], stored["response_body"])
+
+    async def list_for_user(self, user_id: uuid.UUID) -> list[Booking]:
+        rows = await self.pool.fetch(queries.LIST_FOR_USER_SQL, user_id, MAX_LISTED_BOOKINGS)
+        return [render_booking(r) for r in rows]
+
+    async def cancel(self, *, user_id: uuid.UUID, booking_id: uuid.UUID) -> Booking:
+        released = await self.pool.fetchrow(queries.CANCEL_SQL, booking_id, user_id)
+        booking = await self.pool.fetchrow(queries.GET_BOOKING_SQL, booking_id)
+        if booking is None:
+            raise NotFound("Booking not found")
+        if booking["user_id"] != user_id:
+            raise Forbidden("This booking belongs to someone else")
+        if released is not None:
+            if released["payment_id"] is not None:
+                await refund_payment(
+                    self.pool, self.gateway, released["payment_id"], released["provider_key"]
+                )
+        elif booking["status"] != "CANCELLED":
+            raise Conflict(
+                f"Only confirmed bookings can be cancelled; this one is {booking['status']}"
+            )
+        return render_booking(booking)
+
+
+async def refund_payment(
+    pool: asyncpg.Pool, gateway: PaymentGateway, payment_id: uuid.UUID, provider_key: uuid.UUID
+) -> None:
+    """Refund whatever the provider captured under our key and record it."""
+    try:
+        refund = await gateway.refund(key=provider_key)
+    except Exception:
+        log.exception(
+            "refund failed for payment %s; it stays as recorded for reconciliation", payment_id
+        )
+        return
+    if refund.refunded:
+        await pool.execute(
+            queries.MARK_PAYMENT_SQL, payment_id, "REFUNDED", refund.provider_reference
+        )

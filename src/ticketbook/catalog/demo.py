@@ -1,0 +1,109 @@
+"""Demo data: the brief's five concerts, each with VIP, FRONT_ROW and GA tiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+CURRENCY = "USD"
+PRICES_CENTS = {"VIP": 10000, "FRONT_ROW": 5000, "GA": 1000}
+
+
+@dataclass(frozen=True)
+class DemoConcert:
+    name: str
+    artist: str
+    venue: str
+    description: str
+    days_ahead: int
+    quantities: dict[str, int]
+
+
+DEMO_CONCERTS = (
+    DemoConcert(
+        "Midnight Echoes World Tour",
+        "The Midnight Echoes",
+        "Madison Square Garden, New York",
+        "Synth-rock anthems under a full light show.",
+        21,
+        {"VIP": 50, "FRONT_ROW": 150, "GA": 1500},
+    ),
+    DemoConcert(
+        "Neon Skyline Live",
+        "Neon Skyline",
+        "The O2 Arena, London",
+        "Two hours of electro-pop and a skyline of lasers.",
+        35,
+        {"VIP": 100, "FRONT_ROW": 200, "GA": 2000},
+    ),
+    DemoConcert(
+        "Jazz After Dark",
+        "Ella Park Quartet",
+        "Blue Note Hall, Chicago",
+        "An intimate night of standards and new arrangements.",
+        49,
+        {"VIP": 30, "FRONT_ROW": 120, "GA": 1000},
+    ),
+    DemoConcert(
+        "Summer Bass Festival",
+        "DJ Solstice & Friends",
+        "Red Rocks Amphitheatre, Colorado",
+        "Open-air bass music from sunset to midnight.",
+        63,
+        {"VIP": 80, "FRONT_ROW": 180, "GA": 1800},
+    ),
+    DemoConcert(
+        "Symphony of the Stars",
+        "Metropolitan Philharmonic",
+        "Sydney Opera House",
+        "Film scores and cosmic classics with full orchestra.",
+        77,
+        {"VIP": 10, "FRONT_ROW": 100, "GA": 1200},
+    ),
+)
+
+
+class SeedRefused(RuntimeError):
+    """The database already holds bookings and no reset was asked for."""
+
+
+async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool = False) -> int:
+    """Load the demo concerts; return how many were created (0 when skipped)."""
+    async with conn.transaction():
+        # One seeder at a time; concurrent `make run`s must not both load the catalog.
+        await conn.execute("SELECT pg_advisory_xact_lock(7294313)")
+        if if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM concerts)"):
+            return 0
+        has_bookings = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM bookings)")
+        if has_bookings and not reset:
+            raise SeedRefused(
+                "the database already has bookings; run `ticketbook seed --reset` to wipe "
+                "everything (bookings included) and load the demo data again"
+            )
+        await conn.execute(
+            "TRUNCATE idempotency_keys, payments, bookings, ticket_tiers, concerts"
+            + (", users" if reset else "")
+        )
+        now = datetime.now(UTC).replace(hour=19, minute=30, second=0, microsecond=0)
+        for concert in DEMO_CONCERTS:
+            concert_id = await conn.fetchval(
+                """INSERT INTO concerts (name, artist, venue, description, starts_at)
+                   VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+                concert.name,
+                concert.artist,
+                concert.venue,
+                concert.description,
+                now + timedelta(days=concert.days_ahead),
+            )
+            await conn.executemany(
+                """INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency,
+                                             total_quantity, available_quantity)
+                   VALUES ($1, $2, $3, $4, $5, $5)""",
+                [
+                    (concert_id, tier, PRICES_CENTS[tier], CURRENCY, quantity)
+                    for tier, quantity in concert.quantities.items()
+                ],
+            )
+    return len(DEMO_CONCERTS)

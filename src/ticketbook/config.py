@@ -1,0 +1,128 @@
+"""Runtime settings, read once from the environment (12-factor style)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ticketbook"
+
+
+class ConfigError(ValueError):
+    """A setting in the environment is invalid."""
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    success_rate: float = 0.8
+    # Of the failures, these shares end as timeout / provider error; the rest are declines.
+    timeout_share: float = 0.1
+    error_share: float = 0.1
+    latency_ms: float = 150.0
+    latency_jitter_ms: float = 100.0
+    timeout_ms: float = 3000.0
+
+    def validate(self) -> None:
+        for name in ("success_rate", "timeout_share", "error_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"payment {name} must be between 0 and 1, got {value}")
+        if self.timeout_share + self.error_share > 1.0:
+            raise ConfigError("payment timeout_share + error_share must not exceed 1")
+        if min(self.latency_ms, self.latency_jitter_ms, self.timeout_ms) < 0:
+            raise ConfigError("payment latencies must not be negative")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = None
+    hold_seconds: float = 600.0
+    lock_timeout_ms: int = 2000
+    statement_timeout_ms: int = 10000
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    pool_timeout_s: float = 5.0
+    statement_cache_size: int = 1024
+    auto_migrate: bool = True
+    reaper_interval_s: float = 5.0
+    reaper_batch_size: int = 500
+    max_body_bytes: int = 64 * 1024
+    enable_test_routes: bool = False
+    payment: PaymentSettings = field(default_factory=PaymentSettings)
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = os.environ.get("TICKETBOOK_DATA_DIR")
+        payment = PaymentSettings(
+            success_rate=_env_float("TICKETBOOK_PAYMENT_SUCCESS_RATE", 0.8),
+            timeout_share=_env_float("TICKETBOOK_PAYMENT_TIMEOUT_SHARE", 0.1),
+            error_share=_env_float("TICKETBOOK_PAYMENT_ERROR_SHARE", 0.1),
+            latency_ms=_env_float("TICKETBOOK_PAYMENT_LATENCY_MS", 150.0),
+            latency_jitter_ms=_env_float("TICKETBOOK_PAYMENT_LATENCY_JITTER_MS", 100.0),
+            timeout_ms=_env_float("TICKETBOOK_PAYMENT_TIMEOUT_MS", 3000.0),
+        )
+        payment.validate()
+        settings = cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
+            host=os.environ.get("TICKETBOOK_HOST", "127.0.0.1"),
+            port=_env_int("TICKETBOOK_PORT", 8000),
+            secret_key=os.environ.get("TICKETBOOK_SECRET_KEY") or None,
+            hold_seconds=_env_float("TICKETBOOK_HOLD_SECONDS", 600.0),
+            lock_timeout_ms=_env_int("TICKETBOOK_LOCK_TIMEOUT_MS", 2000),
+            statement_timeout_ms=_env_int("TICKETBOOK_STATEMENT_TIMEOUT_MS", 10000),
+            pool_min_size=_env_int("TICKETBOOK_POOL_MIN_SIZE", 2),
+            pool_max_size=_env_int("TICKETBOOK_POOL_MAX_SIZE", 10),
+            pool_timeout_s=_env_float("TICKETBOOK_POOL_TIMEOUT_S", 5.0),
+            statement_cache_size=_env_int("TICKETBOOK_STATEMENT_CACHE_SIZE", 1024),
+            auto_migrate=_env_bool("TICKETBOOK_AUTO_MIGRATE", True),
+            reaper_interval_s=_env_float("TICKETBOOK_REAPER_INTERVAL_S", 5.0),
+            reaper_batch_size=_env_int("TICKETBOOK_REAPER_BATCH_SIZE", 500),
+            max_body_bytes=_env_int("TICKETBOOK_MAX_BODY_BYTES", 64 * 1024),
+            enable_test_routes=_env_bool("TICKETBOOK_ENABLE_TEST_ROUTES", False),
+            payment=payment,
+        )
+        if settings.hold_seconds <= 0:
+            raise ConfigError("TICKETBOOK_HOLD_SECONDS must be positive")
+        if settings.pool_min_size < 1 or settings.pool_max_size < settings.pool_min_size:
+            raise ConfigError("pool sizes must satisfy 1 <= TICKETBOOK_POOL_MIN_SIZE <= MAX_SIZE")
+        return settings

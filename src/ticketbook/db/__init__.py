@@ -1,0 +1,1 @@
+"""Database layer: schema (SQLAlchemy models), migrations, connection pool, embedded server."""

@@ -1,0 +1,204 @@
+"""The schema's single source of truth. Alembic migrations are checked against it by a test.
+
+Runtime queries use asyncpg with hand-written SQL (see the services); these models define tables,
+constraints and indexes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TIER_TYPES = ("VIP", "FRONT_ROW", "GA")
+BOOKING_STATUSES = ("PENDING", "CONFIRMED", "FAILED", "EXPIRED", "CANCELLED")
+PAYMENT_STATUSES = ("PENDING", "SUCCEEDED", "DECLINED", "TIMEOUT", "ERROR", "REFUNDED", "VOIDED")
+USER_ROLES = ("guest", "fan", "organizer")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", USER_ROLES), name="role_valid"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    role: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'guest'"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Concert(Base):
+    __tablename__ = "concerts"
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+        Index("ix_concerts_starts_at", "starts_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    artist: Mapped[str] = mapped_column(Text, nullable=False)
+    venue: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class TicketTier(Base):
+    __tablename__ = "ticket_tiers"
+    __table_args__ = (
+        CheckConstraint(_in("tier_type", TIER_TYPES), name="tier_type_valid"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint("total_quantity >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "available_quantity >= 0 AND available_quantity <= total_quantity",
+            name="available_within_total",
+        ),
+        UniqueConstraint("concert_id", "tier_type"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id", ondelete="CASCADE"), nullable=False
+    )
+    tier_type: Mapped[str] = mapped_column(Text, nullable=False)
+    price_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    total_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    available_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("quantity BETWEEN 1 AND 10", name="quantity_range"),
+        CheckConstraint("unit_price_cents >= 0", name="unit_price_not_negative"),
+        CheckConstraint("total_cents = unit_price_cents * quantity", name="total_matches"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint(_in("status", BOOKING_STATUSES), name="status_valid"),
+        # "My bookings": newest first for one user.
+        Index("ix_bookings_user_id_created_at", "user_id", text("created_at DESC")),
+        # The reaper scans only live holds, oldest expiry first.
+        Index(
+            "ix_bookings_pending_hold_expires_at",
+            "hold_expires_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        # Doctor and sales reports sum live bookings per tier.
+        Index("ix_bookings_tier_id_status", "tier_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=False
+    )
+    # Every table a booking touches carries concert_id, so the data can be sharded by concert.
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    tier_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ticket_tiers.id"), nullable=False
+    )
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    unit_price_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    total_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status_valid"),
+        UniqueConstraint("provider_key"),
+        Index("ix_payments_booking_id", "booking_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id"), nullable=False
+    )
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    amount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    # Our own key for the provider: fresh per attempt, never the client's idempotency key.
+    provider_key: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_reference: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        CheckConstraint(
+            "response_status IS NULL OR response_status BETWEEN 200 AND 599", name="status_http"
+        ),
+        Index("ix_idempotency_keys_booking_id", "booking_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=False
+    )
+    key: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    # Hash of what was asked; the same key with another payload is refused.
+    fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id")
+    )
+    # NULL while the first request is still running.
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created_at()
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
