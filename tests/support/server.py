@@ -1,0 +1,86 @@
+"""A real TicketBook server in a subprocess (`ticketbook serve`), for tests over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(
+        self, database_url: str, data_dir: Path, env: dict[str, str], workers: int = 2
+    ) -> None:
+        self.database_url = database_url
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "TICKETBOOK_DATA_DIR": str(data_dir),
+            "TICKETBOOK_PAYMENT_LATENCY_MS": "0",
+            "TICKETBOOK_PAYMENT_LATENCY_JITTER_MS": "0",
+            "TICKETBOOK_ENABLE_TEST_ROUTES": "1",
+            **env,
+        }
+        self.workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 30.0) -> LiveServer:
+        command = [
+            sys.executable,
+            "-m",
+            "ticketbook.cli.main",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            # Own process group, so a test can SIGKILL the server and all its workers at once.
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/api/health-check", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole server (supervisor and workers): no cleanup runs."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
