@@ -82,7 +82,8 @@ def tier_counts(url: str, tier_id: str) -> dict[str, int]:
         r["status"]: r["q"]
         for r in fetch(
             url,
-            "SELECT status, sum(quantity)::int AS q FROM bookings WHERE tier_id = $1 GROUP BY status",
+            "SELECT status, sum(quantity)::int AS q FROM bookings"
+            " WHERE tier_id = $1 GROUP BY status",
             uuid.UUID(tier_id),
         )
     }

@@ -1,0 +1,56 @@
+"""Concurrent clients over real HTTP: many guests pressing "Book" at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: dict[str, Any]
+
+
+async def make_guests(base_url: str, count: int) -> list[dict[str, str]]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        responses = await asyncio.gather(*(client.post("/api/auth/guest") for _ in range(count)))
+    return [{"Authorization": f"Bearer {r.json()['token']}"} for r in responses]
+
+
+async def fire_together(
+    base_url: str,
+    path: str,
+    requests: Sequence[tuple[dict[str, str], dict[str, Any]]],
+) -> list[Outcome]:
+    """Send every (headers, json) request at once, released by one barrier."""
+    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        gate = asyncio.Event()
+
+        async def one(headers: dict[str, str], body: dict[str, Any]) -> Outcome:
+            await gate.wait()
+            response = await client.post(path, json=body, headers=headers)
+            return Outcome(response.status_code, response.json())
+
+        tasks = [asyncio.create_task(one(h, b)) for h, b in requests]
+        await asyncio.sleep(0.2)  # let every task reach the gate
+        gate.set()
+        return await asyncio.gather(*tasks)
+
+
+def booking_requests(
+    guests: Sequence[dict[str, str]], tier_id: str, quantity: int = 1
+) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    return [
+        (
+            {**g, "Idempotency-Key": str(uuid.uuid4())},
+            {"ticketTierId": tier_id, "quantity": quantity},
+        )
+        for g in guests
+    ]
