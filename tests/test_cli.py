@@ -1,0 +1,181 @@
+"""The operator's commands against real databases: migrate, seed, doctor, serve's start checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.databases import DatabaseFactory, with_database
+from tests.support.inventory import execute, fetch, fetchval, make_concert
+from tests.support.server import LiveServer, free_port
+
+
+def ticketbook(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ticketbook.cli.main", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_seed_loads_the_demo_catalog(db_url: str, tmp_path: Path) -> None:
+    result = ticketbook("seed", env={"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "5 concerts" in result.stdout
+    rows = fetch(
+        db_url,
+        "SELECT c.starts_at, t.tier_type, t.price_cents, t.currency, t.total_quantity,"
+        " t.available_quantity FROM ticket_tiers t JOIN concerts c ON c.id = t.concert_id"
+        " ORDER BY c.starts_at",
+    )
+    by_tier: dict[str, list[int]] = {}
+    for row in rows:
+        assert row["available_quantity"] == row["total_quantity"]
+        assert row["currency"] == "USD"
+        assert row["price_cents"] == {"VIP": 10000, "FRONT_ROW": 5000, "GA": 1000}[row["tier_type"]]
+        by_tier.setdefault(row["tier_type"], []).append(row["total_quantity"])
+    assert by_tier == {
+        "VIP": [50, 100, 30, 80, 10],
+        "FRONT_ROW": [150, 200, 120, 180, 100],
+        "GA": [1500, 2000, 1000, 1800, 1200],
+    }
+    again = ticketbook(
+        "seed", "--if-empty", env={"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
+    )
+    assert again.returncode == 0 and "left as they are" in again.stdout
+    assert fetchval(db_url, "SELECT count(*) FROM concerts") == 5
+
+
+def test_seed_refuses_a_database_with_bookings_unless_reset(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
+    concert = make_concert(db_url, {"GA": 5})
+    user_id = fetchval(db_url, "INSERT INTO users DEFAULT VALUES RETURNING id")
+    execute(
+        db_url,
+        "INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,"
+        " total_cents, currency, status, hold_expires_at)"
+        " VALUES ($1, $2::uuid, $3::uuid, 1, 1000, 1000, 'USD', 'CONFIRMED', now())",
+        user_id,
+        concert["id"],
+        concert["tiers"]["GA"],
+    )
+    execute(db_url, "UPDATE ticket_tiers SET available_quantity = 4")
+
+    refused = ticketbook("seed", env=env)
+    assert refused.returncode == 2
+    assert "already has bookings" in refused.stderr and "--reset" in refused.stderr
+    assert fetchval(db_url, "SELECT count(*) FROM bookings") == 1
+    assert fetchval(db_url, "SELECT count(*) FROM concerts") == 1
+
+    reset = ticketbook("seed", "--reset", env=env)
+    assert reset.returncode == 0, reset.stderr
+    assert fetchval(db_url, "SELECT count(*) FROM bookings") == 0
+    assert fetchval(db_url, "SELECT count(*) FROM concerts") == 5
+
+
+def test_doctor_reports_a_broken_conservation_law(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
+    assert ticketbook("seed", env=env).returncode == 0
+    clean = ticketbook("doctor", env=env)
+    assert clean.returncode == 0
+    assert "conservation holds for all 15 tiers" in clean.stdout
+    assert "doctor: clean" in clean.stdout
+
+    # A ticket vanishes: available drops with no booking to account for it.
+    execute(
+        db_url,
+        "UPDATE ticket_tiers SET available_quantity = available_quantity - 1"
+        " WHERE tier_type = 'VIP' AND total_quantity = 10",
+    )
+    broken = ticketbook("doctor", env=env)
+    assert broken.returncode == 1
+    assert "FAIL  conservation broken" in broken.stdout
+    assert "available 9 + held/sold 0 != total 10" in broken.stdout
+
+    # A dropped CHECK constraint is reported too.
+    execute(db_url, "ALTER TABLE bookings DROP CONSTRAINT ck_bookings_quantity_range")
+    dropped = ticketbook("doctor", env=env)
+    assert dropped.returncode == 1
+    assert "constraints missing: ck_bookings_quantity_range" in dropped.stdout
+
+
+def test_doctor_cannot_reach_the_database(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    result = ticketbook(
+        "doctor",
+        env={
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/x",
+            "TICKETBOOK_DATA_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 2
+    assert "database error" in result.stderr
+
+
+def test_serve_refuses_pending_migrations_when_auto_migrate_is_off(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    name = f"{databases.prefix}_unmigrated"
+    databases._admin(f'CREATE DATABASE "{name}"')
+    databases.created.append(name)
+    url = with_database(databases.admin_url, name)
+    env = {"DATABASE_URL": url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
+    refused = ticketbook(
+        "serve", "--port", str(free_port()), env={**env, "TICKETBOOK_AUTO_MIGRATE": "0"}
+    )
+    assert refused.returncode == 2
+    assert "run `ticketbook migrate`" in refused.stderr
+    assert fetchval(url, "SELECT to_regclass('bookings')") is None
+
+    migrated = ticketbook("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert fetchval(url, "SELECT version_num FROM alembic_version") == "0001"
+    # Migrating again is a no-op.
+    assert ticketbook("migrate", env=env).returncode == 0
+
+
+def test_serve_applies_pending_migrations_at_start(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    name = f"{databases.prefix}_autostart"
+    databases._admin(f'CREATE DATABASE "{name}"')
+    databases.created.append(name)
+    url = with_database(databases.admin_url, name)
+    server = LiveServer(url, tmp_path, {}, workers=1).start()
+    try:
+        assert fetchval(url, "SELECT version_num FROM alembic_version") == "0001"
+    finally:
+        server.stop()
+
+
+def test_invalid_configuration_is_a_clear_error(db_url: str, tmp_path: Path) -> None:
+    result = ticketbook(
+        "doctor",
+        env={
+            "DATABASE_URL": db_url,
+            "TICKETBOOK_DATA_DIR": str(tmp_path),
+            "TICKETBOOK_PAYMENT_SUCCESS_RATE": "lots",
+        },
+    )
+    assert result.returncode == 2
+    assert "TICKETBOOK_PAYMENT_SUCCESS_RATE must be a number" in result.stderr
+
+
+def test_embedded_database_persists_in_the_data_directory(tmp_path: Path) -> None:
+    """Without DATABASE_URL the embedded PostgreSQL 18 lives in TICKETBOOK_DATA_DIR/pgdata
+    and keeps its data across runs."""
+    env = {"DATABASE_URL": "", "TICKETBOOK_DATA_DIR": str(tmp_path / "tb")}
+    first = ticketbook("seed", env=env)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "tb" / "pgdata" / "PG_VERSION").read_text().strip() == "18"
+    second = ticketbook("seed", "--if-empty", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "left as they are" in second.stdout
+    doctor = ticketbook("doctor", env=env)
+    assert "conservation holds for all 15 tiers" in doctor.stdout
