@@ -76,7 +76,8 @@ class Settings:
     statement_timeout_ms: int = 10000
     pool_min_size: int = 2
     pool_max_size: int = 10
-    pool_timeout_s: float = 5.0
+    connect_timeout_s: float = 5.0
+    pool_acquire_timeout_s: float = 2.0
     statement_cache_size: int = 1024
     auto_migrate: bool = True
     reaper_interval_s: float = 5.0
@@ -112,7 +113,8 @@ class Settings:
             statement_timeout_ms=_env_int("TICKETBOOK_STATEMENT_TIMEOUT_MS", 10000),
             pool_min_size=_env_int("TICKETBOOK_POOL_MIN_SIZE", 2),
             pool_max_size=_env_int("TICKETBOOK_POOL_MAX_SIZE", 10),
-            pool_timeout_s=_env_float("TICKETBOOK_POOL_TIMEOUT_S", 5.0),
+            connect_timeout_s=_env_float("TICKETBOOK_CONNECT_TIMEOUT_S", 5.0),
+            pool_acquire_timeout_s=_env_float("TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S", 2.0),
             statement_cache_size=_env_int("TICKETBOOK_STATEMENT_CACHE_SIZE", 1024),
             auto_migrate=_env_bool("TICKETBOOK_AUTO_MIGRATE", True),
             reaper_interval_s=_env_float("TICKETBOOK_REAPER_INTERVAL_S", 5.0),

@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API under /api, error handlers, lifespan (pool, reaper)."""
+"""The FastAPI application: JSON API under /api, error handlers, lifespan (database, reaper)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.responses import Response
 from ticketbook import __version__
 from ticketbook.api.errors import install_error_handlers, json_response
 from ticketbook.api.limits import BodySizeLimit
+from ticketbook.api.openapi import build_openapi
 from ticketbook.api.routes import auth, bookings, concerts, health, testing
 from ticketbook.api.state import AppServices
 from ticketbook.auth.secrets import load_secret_key
@@ -20,7 +21,7 @@ from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.service import BookingEngine
 from ticketbook.config import Settings
-from ticketbook.db.pool import create_pool
+from ticketbook.db.pool import open_database
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
 
@@ -38,10 +39,10 @@ def build_app(
         dsn = database_url or settings.database_url
         if dsn is None:
             raise RuntimeError("no database URL: start through `ticketbook serve`")
-        pool = await create_pool(dsn, settings)
+        db = await open_database(dsn, settings)
         payment_gateway = gateway or SimulatedGateway(settings.payment)
         engine = BookingEngine(
-            pool=pool,
+            db=db,
             gateway=payment_gateway,
             hold_seconds=settings.hold_seconds,
             # A little over the provider's own timeout, as a backstop.
@@ -49,7 +50,7 @@ def build_app(
         )
         app.state.services = AppServices(
             settings=settings,
-            pool=pool,
+            db=db,
             gateway=payment_gateway,
             engine=engine,
             signer=TokenSigner(load_secret_key(settings)),
@@ -58,7 +59,7 @@ def build_app(
         if run_background_jobs:
             reaper = asyncio.create_task(
                 run_reaper(
-                    pool, payment_gateway, settings.reaper_interval_s, settings.reaper_batch_size
+                    db, payment_gateway, settings.reaper_interval_s, settings.reaper_batch_size
                 )
             )
         try:
@@ -68,7 +69,7 @@ def build_app(
                 reaper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reaper
-            await pool.close()
+            await db.close()
 
     app = FastAPI(
         title="TicketBook",
@@ -85,6 +86,8 @@ def build_app(
         app.include_router(module.router, prefix="/api")
     if settings.enable_test_routes:
         app.include_router(testing.router, prefix="/api")
+
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     @app.get("/api/docs", include_in_schema=False)
     async def openapi_document() -> Response:

@@ -13,12 +13,19 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ticketbook.api.deps import Unauthenticated, UnsupportedMediaType
-from ticketbook.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from ticketbook.api.deps import UnsupportedMediaType
+from ticketbook.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
-STATUS_FOR = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400}
+STATUS_FOR = {Unauthenticated: 401, NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400}
 
 # The database is down, restarting, or too busy: tell the client when to retry.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
@@ -56,6 +63,8 @@ def error_response(
 
 
 def _describe(errors: list[Any]) -> str:
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return "Request body is not valid JSON"
     parts = []
     for err in errors[:5]:
         location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
@@ -74,13 +83,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def on_domain(_: Request, exc: DomainError) -> Response:
-        return error_response(STATUS_FOR.get(type(exc), 400), exc.code, exc.message)
-
-    @app.exception_handler(Unauthenticated)
-    async def on_unauthenticated(_: Request, exc: Unauthenticated) -> Response:
-        return error_response(
-            401, "UNAUTHENTICATED", exc.message, headers={"WWW-Authenticate": "Bearer"}
-        )
+        status = STATUS_FOR.get(type(exc), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.code, exc.message, headers=headers)
 
     @app.exception_handler(UnsupportedMediaType)
     async def on_media_type(_: Request, __: UnsupportedMediaType) -> Response:

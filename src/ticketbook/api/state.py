@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.service import BookingEngine
 from ticketbook.config import Settings
+from ticketbook.db.pool import Database
 from ticketbook.payments.gateway import PaymentGateway
 
 
 @dataclass
 class AppServices:
     settings: Settings
-    pool: asyncpg.Pool
+    db: Database
     gateway: PaymentGateway
     engine: BookingEngine
     signer: TokenSigner

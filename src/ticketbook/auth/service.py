@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
+from ticketbook.db.pool import Database
 
 
-async def create_guest(pool: asyncpg.Pool) -> uuid.UUID:
-    user_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO users (role) VALUES ('guest') RETURNING id"
-    )
+async def create_guest(db: Database) -> uuid.UUID:
+    user_id: uuid.UUID = await db.fetchval("INSERT INTO users (role) VALUES ('guest') RETURNING id")
     return user_id

@@ -9,27 +9,25 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import asyncpg
+from ticketbook.db.pool import Database
 
 # Long enough that concurrent requests interleave between the read and the write.
 READ_WRITE_GAP_S = 0.005
 
 
-async def naive_book(
-    pool: asyncpg.Pool, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int
-) -> bool:
-    available = await pool.fetchval(
+async def naive_book(db: Database, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int) -> bool:
+    available = await db.fetchval(
         "SELECT available_quantity FROM ticket_tiers WHERE id = $1", tier_id
     )
     if available is None or available < quantity:
         return False
     await asyncio.sleep(READ_WRITE_GAP_S)
-    await pool.execute(
+    await db.execute(
         "UPDATE ticket_tiers SET available_quantity = $2 WHERE id = $1",
         tier_id,
         available - quantity,
     )
-    await pool.execute(
+    await db.execute(
         """
         INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,
                               total_cents, currency, status, hold_expires_at)

@@ -15,13 +15,16 @@ BOOKING_COLUMNS = """
 # its payment attempt, and claim the idempotency key, all in one atomic statement. A duplicate
 # key raises unique_violation, which undoes the whole statement, tickets included.
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
-#   $6 hold seconds, $7 our payment key, $8 stored 404 body, $9 stored 409 body
+#   $6 hold seconds, $7 our payment key, and the bodies a rejection stores:
+#   $8 unknown tier (404), $9 not enough tickets (409), $10 concert already started (409)
 HOLD_SQL = """
 WITH tier AS (
-    UPDATE ticket_tiers
-       SET available_quantity = available_quantity - $2
-     WHERE id = $1 AND available_quantity >= $2
- RETURNING id, concert_id, tier_type, price_cents, currency
+    UPDATE ticket_tiers t
+       SET available_quantity = t.available_quantity - $2
+      FROM concerts c
+     WHERE t.id = $1 AND t.available_quantity >= $2
+       AND c.id = t.concert_id AND c.starts_at > now()
+ RETURNING t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
 ), booking AS (
     INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
                           currency, status, hold_expires_at)
@@ -34,22 +37,28 @@ WITH tier AS (
     INSERT INTO payments (booking_id, concert_id, amount_cents, currency, provider_key, status)
     SELECT id, concert_id, total_cents, currency, $7, 'PENDING' FROM booking
  RETURNING id
-), tier_exists AS (
-    SELECT EXISTS (SELECT 1 FROM ticket_tiers WHERE id = $1) AS found
+), tier_state AS (
+    SELECT t.id IS NOT NULL AS found, coalesce(c.starts_at <= now(), false) AS over
+      FROM (VALUES (1)) AS one (x)
+      LEFT JOIN ticket_tiers t ON t.id = $1
+      LEFT JOIN concerts c ON c.id = t.concert_id
 ), claim AS (
     INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, response_status,
                                   response_body, completed_at)
     SELECT $3, $4, $5, booking.id,
-           CASE WHEN booking.id IS NOT NULL THEN NULL WHEN tier_exists.found THEN 409 ELSE 404 END,
-           CASE WHEN booking.id IS NOT NULL THEN NULL WHEN tier_exists.found THEN $9::jsonb
-                ELSE $8::jsonb END,
+           CASE WHEN booking.id IS NOT NULL THEN NULL WHEN s.found THEN 409 ELSE 404 END,
+           CASE WHEN booking.id IS NOT NULL THEN NULL
+                WHEN NOT s.found THEN $8::jsonb
+                WHEN s.over THEN $10::jsonb
+                ELSE $9::jsonb END,
            CASE WHEN booking.id IS NULL THEN now() END
-      FROM tier_exists LEFT JOIN booking ON true
+      FROM tier_state s LEFT JOIN booking ON true
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.hold_expires_at,
-       b.created_at, (SELECT id FROM payment) AS payment_id, tier_exists.found AS tier_found
-  FROM tier_exists
+       b.created_at, (SELECT id FROM payment) AS payment_id, s.found AS tier_found,
+       s.over AS concert_over
+  FROM tier_state s
   LEFT JOIN booking b ON true
   LEFT JOIN tier ON true
   LEFT JOIN concerts c ON c.id = b.concert_id
@@ -77,7 +86,7 @@ WITH booking AS (
 ), payment AS (
     UPDATE payments
        SET status = $4, provider_reference = $5, failure_reason = $6, updated_at = now()
-     WHERE id = $2
+     WHERE id = $2 AND status IN ('PENDING', 'VOIDED')
 ), answer AS (
     UPDATE idempotency_keys k
        SET response_status = CASE b.status WHEN 'CONFIRMED' THEN 200 ELSE 402 END,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import asyncpg
-
 from ticketbook.booking import queries
 from ticketbook.booking.service import refund_payment, settled_body
+from ticketbook.db.pool import Database
 from ticketbook.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
@@ -18,9 +17,9 @@ log = logging.getLogger(__name__)
 REAPER_LOCK_ID = 7_294_312
 
 
-async def expire_holds(pool: asyncpg.Pool, gateway: PaymentGateway, batch_size: int) -> int:
+async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -> int:
     """Expire up to ``batch_size`` overdue holds; return how many were expired."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.connection() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", REAPER_LOCK_ID):
             return 0
         rows = await conn.fetch(queries.EXPIRE_HOLDS_SQL, batch_size)
@@ -32,20 +31,20 @@ async def expire_holds(pool: asyncpg.Pool, gateway: PaymentGateway, batch_size: 
     # Outside the transaction: a payment may have been captured just before the crash.
     for r in rows:
         if r["payment_id"] is not None:
-            await refund_payment(pool, gateway, r["payment_id"], r["provider_key"])
-            await pool.execute(queries.VOID_PAYMENT_SQL, r["payment_id"], "VOIDED")
+            await refund_payment(db, gateway, r["payment_id"], r["provider_key"])
+            await db.execute(queries.VOID_PAYMENT_SQL, r["payment_id"], "VOIDED")
     if rows:
         log.info("reaper expired %d holds", len(rows))
     return len(rows)
 
 
 async def run_reaper(
-    pool: asyncpg.Pool, gateway: PaymentGateway, interval_s: float, batch_size: int
+    db: Database, gateway: PaymentGateway, interval_s: float, batch_size: int
 ) -> None:
     """Loop forever (until cancelled), draining overdue holds batch by batch."""
     while True:
         try:
-            while await expire_holds(pool, gateway, batch_size) == batch_size:
+            while await expire_holds(db, gateway, batch_size) == batch_size:
                 pass
         except asyncio.CancelledError:
             raise

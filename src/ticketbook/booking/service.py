@@ -16,7 +16,8 @@ import asyncpg
 
 from ticketbook.booking import queries
 from ticketbook.booking.idempotency import StoredResponse, booking_fingerprint
-from ticketbook.domain.errors import Conflict, Forbidden, NotFound
+from ticketbook.db.pool import Database
+from ticketbook.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from ticketbook.domain.schemas import Booking, BookingEnvelope, ErrorBody, format_money
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, PaymentGateway
 
@@ -27,6 +28,9 @@ MAX_LISTED_BOOKINGS = 200
 UNKNOWN_TIER = ErrorBody(error="TIER_NOT_FOUND", message="Ticket tier not found")
 NOT_ENOUGH_TICKETS = ErrorBody(
     error="NOT_ENOUGH_TICKETS", message="Not enough tickets left in this tier"
+)
+CONCERT_OVER = ErrorBody(
+    error="CONCERT_STARTED", message="This concert has already started; tickets are off sale"
 )
 IN_PROGRESS = ErrorBody(
     error="REQUEST_IN_PROGRESS",
@@ -78,7 +82,7 @@ def settled_body(row: Mapping[str, Any], status: str, reason: str | None) -> dic
 
 @dataclass(frozen=True)
 class BookingEngine:
-    pool: asyncpg.Pool
+    db: Database
     gateway: PaymentGateway
     hold_seconds: float
     payment_timeout_s: float
@@ -89,7 +93,7 @@ class BookingEngine:
         fingerprint = booking_fingerprint(tier_id, quantity)
         payment_key = uuid.uuid4()
         try:
-            row = await self.pool.fetchrow(
+            row = await self.db.fetchrow(
                 queries.HOLD_SQL,
                 tier_id,
                 quantity,
@@ -100,15 +104,19 @@ class BookingEngine:
                 payment_key,
                 _body(UNKNOWN_TIER),
                 _body(NOT_ENOUGH_TICKETS),
+                _body(CONCERT_OVER),
             )
         except asyncpg.UniqueViolationError:
             return await self._replay(user_id, key, fingerprint)
+        except asyncpg.ForeignKeyViolationError:
+            # A validly signed token for a user that no longer exists (e.g. after a reset).
+            raise Unauthenticated("Your session is no longer valid; sign in again") from None
         assert row is not None
         if row["id"] is None:
-            status = 409 if row["tier_found"] else 404
-            return StoredResponse(
-                status, _body(NOT_ENOUGH_TICKETS if status == 409 else UNKNOWN_TIER)
-            )
+            if not row["tier_found"]:
+                return StoredResponse(404, _body(UNKNOWN_TIER))
+            rejection = CONCERT_OVER if row["concert_over"] else NOT_ENOUGH_TICKETS
+            return StoredResponse(409, _body(rejection))
 
         # The hold is committed and no lock or transaction is open while we wait on the provider.
         result = await self._charge(payment_key, row["total_cents"], row["currency"])
@@ -139,7 +147,7 @@ class BookingEngine:
             status: settled_body(row, status, result.failure_reason)
             for status in ("CONFIRMED", "FAILED", "EXPIRED")
         }
-        settled: str | None = await self.pool.fetchval(
+        settled: str | None = await self.db.fetchval(
             queries.SETTLE_SQL,
             row["id"],
             row["payment_id"],
@@ -154,14 +162,14 @@ class BookingEngine:
             ChargeOutcome.TIMEOUT,
         ):
             # Money may have been taken for a booking we could not confirm: give it back.
-            await refund_payment(self.pool, self.gateway, row["payment_id"], payment_key)
+            await refund_payment(self.db, self.gateway, row["payment_id"], payment_key)
         if settled is None:
             # The reaper expired this hold first; it also answered the idempotency key.
             return await self._replay(user_id, key, fingerprint)
         return StoredResponse(200 if settled == "CONFIRMED" else 402, bodies[settled])
 
     async def _replay(self, user_id: uuid.UUID, key: uuid.UUID, fingerprint: str) -> StoredResponse:
-        stored = await self.pool.fetchrow(queries.FIND_KEY_SQL, user_id, key)
+        stored = await self.db.fetchrow(queries.FIND_KEY_SQL, user_id, key)
         if stored is None:  # pragma: no cover - the key row is never deleted while in use
             return StoredResponse(409, _body(IN_PROGRESS))
         if stored["fingerprint"] != fingerprint:
@@ -171,12 +179,12 @@ class BookingEngine:
         return StoredResponse(stored["response_status"], stored["response_body"])
 
     async def list_for_user(self, user_id: uuid.UUID) -> list[Booking]:
-        rows = await self.pool.fetch(queries.LIST_FOR_USER_SQL, user_id, MAX_LISTED_BOOKINGS)
+        rows = await self.db.fetch(queries.LIST_FOR_USER_SQL, user_id, MAX_LISTED_BOOKINGS)
         return [render_booking(r) for r in rows]
 
     async def cancel(self, *, user_id: uuid.UUID, booking_id: uuid.UUID) -> Booking:
-        released = await self.pool.fetchrow(queries.CANCEL_SQL, booking_id, user_id)
-        booking = await self.pool.fetchrow(queries.GET_BOOKING_SQL, booking_id)
+        released = await self.db.fetchrow(queries.CANCEL_SQL, booking_id, user_id)
+        booking = await self.db.fetchrow(queries.GET_BOOKING_SQL, booking_id)
         if booking is None:
             raise NotFound("Booking not found")
         if booking["user_id"] != user_id:
@@ -184,7 +192,7 @@ class BookingEngine:
         if released is not None:
             if released["payment_id"] is not None:
                 await refund_payment(
-                    self.pool, self.gateway, released["payment_id"], released["provider_key"]
+                    self.db, self.gateway, released["payment_id"], released["provider_key"]
                 )
         elif booking["status"] != "CANCELLED":
             raise Conflict(
@@ -194,7 +202,7 @@ class BookingEngine:
 
 
 async def refund_payment(
-    pool: asyncpg.Pool, gateway: PaymentGateway, payment_id: uuid.UUID, provider_key: uuid.UUID
+    db: Database, gateway: PaymentGateway, payment_id: uuid.UUID, provider_key: uuid.UUID
 ) -> None:
     """Refund whatever the provider captured under our key and record it."""
     try:
@@ -205,6 +213,6 @@ async def refund_payment(
         )
         return
     if refund.refunded:
-        await pool.execute(
+        await db.execute(
             queries.MARK_PAYMENT_SQL, payment_id, "REFUNDED", refund.provider_reference
         )

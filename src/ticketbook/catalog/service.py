@@ -6,8 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import asyncpg
-
+from ticketbook.db.pool import Database
 from ticketbook.domain.schemas import Concert, TicketTier, format_money
 
 TIER_ORDER = "array_position(ARRAY['VIP','FRONT_ROW','GA'], t.tier_type)"
@@ -68,10 +67,10 @@ def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[Concert]:
     ]
 
 
-async def list_upcoming(pool: asyncpg.Pool) -> list[Concert]:
-    return _assemble(await pool.fetch(LIST_UPCOMING_SQL))
+async def list_upcoming(db: Database) -> list[Concert]:
+    return _assemble(await db.fetch(LIST_UPCOMING_SQL))
 
 
-async def get_concert(pool: asyncpg.Pool, concert_id: uuid.UUID) -> Concert | None:
-    concerts = _assemble(await pool.fetch(GET_CONCERT_SQL, concert_id))
+async def get_concert(db: Database, concert_id: uuid.UUID) -> Concert | None:
+    concerts = _assemble(await db.fetch(GET_CONCERT_SQL, concert_id))
     return concerts[0] if concerts else None

@@ -57,7 +57,7 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
         if created:
             print(f"loaded demo data: {created} concerts")
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = settings.port if args.port is None else args.port
     # Workers are separate processes: hand them the resolved URL (the embedded server's
     # socket) through the environment, so none of them starts a server of its own.
     os.environ["DATABASE_URL"] = database_url
@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
-    except (ConfigError, MigrationsPending) as exc:
+    except (ConfigError, MigrationsPending, ValueError) as exc:
         print(f"ticketbook: {exc}", file=sys.stderr)
         return 2
     except (OSError, asyncpg.PostgresError) as exc:

@@ -57,6 +57,7 @@ def ensure_migrated(database_url: str, *, auto_migrate: bool) -> None:
     if not auto_migrate:
         raise MigrationsPending(
             f"database schema is at {current or 'nothing'}, this code needs {head}: "
-            "run `ticketbook migrate` (or unset TICKETBOOK_AUTO_MIGRATE=0)"
+            "run `ticketbook migrate`, or let the server migrate at start "
+            "(TICKETBOOK_AUTO_MIGRATE=1)"
         )
     upgrade_to_head(database_url)

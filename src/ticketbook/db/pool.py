@@ -1,7 +1,9 @@
-"""The asyncpg connection pool every request and job shares."""
+"""The asyncpg connection pool every request and job shares, behind a bounded wait."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -39,8 +41,60 @@ async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg
         "statement_cache_size": settings.statement_cache_size,
         "server_settings": session_settings(settings),
         "init": _init_connection,
-        "timeout": settings.pool_timeout_s,
+        "timeout": settings.connect_timeout_s,
     }
     options.update(overrides)
     pool: asyncpg.Pool = await asyncpg.create_pool(dsn, **options)
     return pool
+
+
+class PoolExhausted(TimeoutError):
+    """Every connection stayed busy for the whole acquire timeout."""
+
+
+class Database:
+    """The pool with a bounded wait: when all connections are busy a caller gets
+    PoolExhausted (answered as 503) after ``acquire_timeout_s`` instead of queueing forever."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout_s: float) -> None:
+        self.pool = pool
+        self.acquire_timeout_s = acquire_timeout_s
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
+        except TimeoutError:
+            raise PoolExhausted(
+                f"no database connection free within {self.acquire_timeout_s}s"
+            ) from None
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self.connection() as conn:
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self.connection() as conn:
+            row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self.connection() as conn:
+            return await conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        async with self.connection() as conn:
+            status: str = await conn.execute(sql, *args)
+            return status
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def open_database(dsn: str, settings: Settings) -> Database:
+    return Database(await create_pool(dsn, settings), settings.pool_acquire_timeout_s)

@@ -11,6 +11,10 @@ class DomainError(Exception):
         self.message = message
 
 
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
 

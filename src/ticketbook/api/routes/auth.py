@@ -12,5 +12,5 @@ router = APIRouter(tags=["auth"])
 @router.post("/auth/guest", response_model=GuestSession)
 async def guest(services: Services) -> GuestSession:
     """Create a guest identity and return its bearer token."""
-    user_id = await create_guest(services.pool)
+    user_id = await create_guest(services.db)
     return GuestSession(user_id=user_id, token=services.signer.issue(user_id))

@@ -47,20 +47,26 @@ async def create_booking(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
 ) -> Response:
     """Hold, pay and settle in one call: 200 confirmed, 402 payment failed, 409 sold out."""
-    if body.user_id is not None and body.user_id != str(user_id):
+    if body.user_id is not None and _as_uuid(body.user_id) != user_id:
         raise Forbidden("userId must be your own (or left out)")
     try:
         key = parse_key(idempotency_key, body.idempotency_key)
     except InvalidIdempotencyKey as exc:
         raise InvalidInput(str(exc)) from None
-    try:
-        tier_id = uuid.UUID(body.ticket_tier_id)
-    except ValueError:
-        raise InvalidInput("ticketTierId must be a UUID") from None
+    tier_id = _as_uuid(body.ticket_tier_id)
+    if tier_id is None:
+        raise InvalidInput("ticketTierId must be a UUID")
     result = await services.engine.book(
         user_id=user_id, tier_id=tier_id, quantity=body.quantity, key=key
     )
     return json_response(result.status_code, result.body)
+
+
+def _as_uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
 
 
 @router.get("/bookings/{user_id}", response_model=ListEnvelope[Booking], responses=_ERRORS)

@@ -13,7 +13,7 @@ router = APIRouter(tags=["concerts"])
 @router.get("/concerts", response_model=ListEnvelope[Concert])
 async def list_concerts(services: Services) -> ListEnvelope[Concert]:
     """Upcoming concerts, soonest first, each with its tiers and live availability."""
-    concerts = await catalog.list_upcoming(services.pool)
+    concerts = await catalog.list_upcoming(services.db)
     return ListEnvelope[Concert](data=concerts, count=len(concerts))
 
 
@@ -23,7 +23,7 @@ async def list_concerts(services: Services) -> ListEnvelope[Concert]:
     responses={404: {"model": ErrorBody}},
 )
 async def get_concert(concert_id: str, services: Services) -> ItemEnvelope[Concert]:
-    concert = await catalog.get_concert(services.pool, parse_id(concert_id, "Concert"))
+    concert = await catalog.get_concert(services.db, parse_id(concert_id, "Concert"))
     if concert is None:
         raise NotFound("Concert not found")
     return ItemEnvelope[Concert](data=concert)

@@ -18,7 +18,7 @@ HEALTH_TIMEOUT_S = 2.0
 async def health_check(services: Services) -> Response:
     """Liveness plus database reachability: 503 when PostgreSQL does not answer."""
     try:
-        await asyncio.wait_for(services.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT_S)
+        await asyncio.wait_for(services.db.fetchval("SELECT 1"), HEALTH_TIMEOUT_S)
         health = Health(success=True, status="ok", database="reachable")
         return json_response(200, health.model_dump(mode="json"))
     except Exception:

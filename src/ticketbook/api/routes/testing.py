@@ -21,4 +21,4 @@ async def naive_booking(
     body: NaiveBookingRequest, user_id: CurrentUser, services: Services
 ) -> dict[str, bool]:
     tier_id = parse_id(body.ticketTierId, "Ticket tier")
-    return {"booked": await naive_book(services.pool, user_id, tier_id, body.quantity)}
+    return {"booked": await naive_book(services.db, user_id, tier_id, body.quantity)}
