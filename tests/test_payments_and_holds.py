@@ -207,3 +207,27 @@ def test_sigkill_between_hold_and_settle_loses_nothing(
         replay = book(again, auth, tier_id, 2, keys[0])
     assert replay.status_code == 402
     assert replay.json()["booking"]["status"] == "EXPIRED"
+
+
+def test_cancel_refunds_whichever_worker_took_the_payment(
+    db_url: str, start_server: ServerFactory
+) -> None:
+    concert = make_concert(db_url, {"GA": 20})
+    tier_id = concert["tiers"]["GA"]
+    server = start_server(db_url, workers=2, TICKETBOOK_PAYMENT_SUCCESS_RATE="1")
+    booking_ids = []
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        _, auth = guest_identity(client)
+        for _ in range(8):
+            response = book(client, auth, tier_id, 1)
+            assert response.status_code == 200
+            booking_ids.append(response.json()["booking"]["id"])
+    for booking_id in booking_ids:
+        # A new connection each time, so the cancel often reaches the other worker.
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            response = client.post(f"/api/bookings/{booking_id}/cancel", headers=auth)
+            assert response.status_code == 200
+            assert response.json()["booking"]["status"] == "CANCELLED"
+    statuses = fetch(db_url, "SELECT status, count(*) AS n FROM payments GROUP BY status")
+    assert {r["status"]: r["n"] for r in statuses} == {"REFUNDED": 8}
+    assert tier_counts(db_url, tier_id) == {"available": 20, "total": 20, "CANCELLED": 8}

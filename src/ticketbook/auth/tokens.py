@@ -23,7 +23,7 @@ class TokenSigner:
     def verify(self, token: str) -> uuid.UUID | None:
         """The user id a valid token names, else None."""
         payload, sep, signature = token.partition(".")
-        if not sep or len(token) > 200:
+        if not sep or len(token) > 200 or not token.isascii():
             return None
         if not hmac.compare_digest(signature, self._signature(payload.encode())):
             return None
