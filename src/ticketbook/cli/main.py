@@ -43,6 +43,19 @@ def _parser() -> argparse.ArgumentParser:
         "--stuck-grace", type=float, default=60.0, help="seconds past expiry before a hold is stuck"
     )
 
+    bench = commands.add_parser(
+        "bench", help="benchmark a fresh database and server against raw SQL"
+    )
+    bench.add_argument("--workers", type=int, default=2, help="server worker processes")
+    bench.add_argument("--pool-size", type=int, default=10, help="connections per worker")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    bench.add_argument(
+        "--payment-latency-ms", type=float, default=0.0, help="simulated provider latency"
+    )
+    bench.add_argument("--rows", type=int, default=0, help="first fill this many bookings")
+    bench.add_argument("--port", type=int, default=8099, help="port for the benchmarked server")
+    bench.add_argument("--output", type=Path, help="also write the results here as JSON")
+
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--output", type=Path, help="write it to this file instead")
     return parser
@@ -135,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
+        if args.command == "bench":
+            from ticketbook.bench.cli import run_bench
+
+            return run_bench(database_url, settings, args)
     except (ConfigError, MigrationsPending, ValueError) as exc:
         print(f"ticketbook: {exc}", file=sys.stderr)
         return 2

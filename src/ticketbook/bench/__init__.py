@@ -1,0 +1,1 @@
+"""`ticketbook bench`: load scenarios against a real server, measured against raw SQL."""

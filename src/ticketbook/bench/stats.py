@@ -1,0 +1,76 @@
+"""Latency and status counting for one scenario, and its one-line JSON summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))
+    return sorted_values[index]
+
+
+@dataclass
+class Recorder:
+    scenario: str
+    clients: int
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    def record(self, status: int | str, latency_s: float) -> None:
+        self.latencies_ms.append(latency_s * 1000.0)
+        self.statuses[str(status)] += 1
+
+    def stop(self) -> None:
+        self.finished = time.perf_counter()
+
+    @property
+    def elapsed_s(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    def summary(self, **extra: Any) -> dict[str, Any]:
+        ordered = sorted(self.latencies_ms)
+        elapsed = self.elapsed_s
+        return {
+            "scenario": self.scenario,
+            "clients": self.clients,
+            "requests": len(ordered),
+            "seconds": round(elapsed, 2),
+            "throughput_rps": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
+            "p50_ms": round(percentile(ordered, 0.50), 2),
+            "p90_ms": round(percentile(ordered, 0.90), 2),
+            "p99_ms": round(percentile(ordered, 0.99), 2),
+            "statuses": dict(sorted(self.statuses.items())),
+            **extra,
+        }
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str, total_s: float) -> None:
+        self.label, self.total_s = label, total_s
+        self.enabled = sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.started
+        share = min(1.0, elapsed / self.total_s) if self.total_s else 1.0
+        bar = "#" * int(share * 30)
+        sys.stderr.write(f"\r{self.label:<14} [{bar:<30}] {elapsed:5.1f}s {done:>7} requests")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 80 + "\r")
+            sys.stderr.flush()
