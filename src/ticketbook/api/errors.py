@@ -45,7 +45,10 @@ def json_response(
     status_code: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(
-        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+        orjson.dumps(body, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
     )
 
 

@@ -41,8 +41,8 @@ class Connection:
         if body is not None:
             lines.append("Content-Type: application/json")
         lines.append(f"Content-Length: {len(payload)}")
-        for name, value in (headers or {}).items():
-            lines.append(f"{name}: {value}")
+        for name, text in (headers or {}).items():
+            lines.append(f"{name}: {text}")
         self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
         try:
             status_line = await self._reader.readuntil(b"\r\n")
@@ -53,8 +53,8 @@ class Connection:
                 line = await self._reader.readuntil(b"\r\n")
                 if line == b"\r\n":
                     break
-                name, _, value = line.partition(b":")
-                lowered = name.strip().lower()
+                header, _, value = line.partition(b":")
+                lowered = header.strip().lower()
                 if lowered == b"content-length":
                     length = int(value.strip())
                 elif lowered == b"connection" and value.strip().lower() == b"close":

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from ticketbook.booking import queries
-from ticketbook.booking.service import refund_payment, settled_body
+from ticketbook.booking.service import refund_payment, settled_bodies
 from ticketbook.db.pool import Database
 from ticketbook.payments.gateway import PaymentGateway
 
@@ -26,7 +26,7 @@ async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -
         if rows:
             await conn.executemany(
                 queries.ANSWER_EXPIRED_KEY_SQL,
-                [(r["id"], settled_body(r, "EXPIRED", None)) for r in rows],
+                [(r["id"], settled_bodies(r, ("EXPIRED",), None)["EXPIRED"]) for r in rows],
             )
     # Outside the transaction: a payment may have been captured just before the crash.
     for r in rows:

@@ -72,12 +72,28 @@ def _body(model: BookingEnvelope | ErrorBody) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)
 
 
-def settled_body(row: Mapping[str, Any], status: str, reason: str | None) -> dict[str, Any]:
-    message = SETTLED_MESSAGES[status].format(reason=reason or "declined")
-    envelope = BookingEnvelope(
-        success=status == "CONFIRMED", booking=render_booking(row, status), message=message
-    )
-    return _body(envelope)
+def settled_bodies(
+    row: Mapping[str, Any], statuses: tuple[str, ...], reason: str | None
+) -> dict[str, dict[str, Any]]:
+    """The response body for each way a booking can settle (the booking is rendered once)."""
+    booking = render_booking(row, "PENDING").model_dump(mode="json")
+    return {
+        status: {
+            "success": status == "CONFIRMED",
+            "booking": {**booking, "status": status},
+            "message": SETTLED_MESSAGES[status].format(reason=reason or "declined"),
+        }
+        for status in statuses
+    }
+
+
+# Rejections are constant: rendered once, stored with the idempotency key as they are.
+UNKNOWN_TIER_BODY = _body(UNKNOWN_TIER)
+NOT_ENOUGH_TICKETS_BODY = _body(NOT_ENOUGH_TICKETS)
+CONCERT_OVER_BODY = _body(CONCERT_OVER)
+IN_PROGRESS_BODY = _body(IN_PROGRESS)
+KEY_REUSED_BODY = _body(KEY_REUSED)
+SETTLE_STATUSES = ("CONFIRMED", "FAILED", "EXPIRED")
 
 
 @dataclass(frozen=True)
@@ -102,9 +118,9 @@ class BookingEngine:
                 fingerprint,
                 self.hold_seconds,
                 payment_key,
-                _body(UNKNOWN_TIER),
-                _body(NOT_ENOUGH_TICKETS),
-                _body(CONCERT_OVER),
+                UNKNOWN_TIER_BODY,
+                NOT_ENOUGH_TICKETS_BODY,
+                CONCERT_OVER_BODY,
             )
         except asyncpg.UniqueViolationError:
             return await self._replay(user_id, key, fingerprint)
@@ -114,9 +130,9 @@ class BookingEngine:
         assert row is not None
         if row["id"] is None:
             if not row["tier_found"]:
-                return StoredResponse(404, _body(UNKNOWN_TIER))
-            rejection = CONCERT_OVER if row["concert_over"] else NOT_ENOUGH_TICKETS
-            return StoredResponse(409, _body(rejection))
+                return StoredResponse(404, UNKNOWN_TIER_BODY)
+            rejection = CONCERT_OVER_BODY if row["concert_over"] else NOT_ENOUGH_TICKETS_BODY
+            return StoredResponse(409, rejection)
 
         # The hold is committed and no lock or transaction is open while we wait on the provider.
         result = await self._charge(payment_key, row["total_cents"], row["currency"])
@@ -143,10 +159,7 @@ class BookingEngine:
         key: uuid.UUID,
         fingerprint: str,
     ) -> StoredResponse:
-        bodies = {
-            status: settled_body(row, status, result.failure_reason)
-            for status in ("CONFIRMED", "FAILED", "EXPIRED")
-        }
+        bodies = settled_bodies(row, SETTLE_STATUSES, result.failure_reason)
         settled: str | None = await self.db.fetchval(
             queries.SETTLE_SQL,
             row["id"],
@@ -171,11 +184,11 @@ class BookingEngine:
     async def _replay(self, user_id: uuid.UUID, key: uuid.UUID, fingerprint: str) -> StoredResponse:
         stored = await self.db.fetchrow(queries.FIND_KEY_SQL, user_id, key)
         if stored is None:  # pragma: no cover - the key row is never deleted while in use
-            return StoredResponse(409, _body(IN_PROGRESS))
+            return StoredResponse(409, IN_PROGRESS_BODY)
         if stored["fingerprint"] != fingerprint:
-            return StoredResponse(422, _body(KEY_REUSED))
+            return StoredResponse(422, KEY_REUSED_BODY)
         if stored["response_status"] is None:
-            return StoredResponse(409, _body(IN_PROGRESS))
+            return StoredResponse(409, IN_PROGRESS_BODY)
         return StoredResponse(stored["response_status"], stored["response_body"])
 
     async def list_for_user(self, user_id: uuid.UUID) -> list[Booking]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ticketbook.db.pool import Database
-from ticketbook.domain.schemas import Concert, TicketTier, format_money
+from ticketbook.domain.schemas import Concert, format_money
 
 TIER_ORDER = "array_position(ARRAY['VIP','FRONT_ROW','GA'], t.tier_type)"
 
@@ -35,42 +35,58 @@ SELECT {_CONCERT_COLUMNS}
 """
 
 
-def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[Concert]:
-    grouped: dict[uuid.UUID, tuple[Mapping[str, Any], list[TicketTier]]] = {}
+def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Concerts in their wire shape (the `Concert` schema, camelCase), built as plain dicts:
+    the listing is the hottest read, and building models for it costs more than the query."""
+    grouped: dict[uuid.UUID, dict[str, Any]] = {}
     for row in rows:
-        entry = grouped.setdefault(row["id"], (row, []))
-        entry[1].append(
-            TicketTier(
-                id=row["tier_id"],
-                concert_id=row["id"],
-                tier_type=row["tier_type"],
-                price_cents=row["price_cents"],
-                price=format_money(row["price_cents"]),
-                currency=row["currency"],
-                total_quantity=row["total_quantity"],
-                available_quantity=row["available_quantity"],
-            )
+        concert = grouped.get(row["id"])
+        if concert is None:
+            concert = grouped[row["id"]] = {
+                "id": str(row["id"]),
+                "name": row["name"],
+                "artist": row["artist"],
+                "venue": row["venue"],
+                "description": row["description"],
+                "date": row["starts_at"],
+                "ticketTiers": [],
+                "hasAvailableTickets": False,
+                "lowestPriceCents": None,
+            }
+        concert["ticketTiers"].append(
+            {
+                "id": str(row["tier_id"]),
+                "concertId": concert["id"],
+                "tierType": row["tier_type"],
+                "priceCents": row["price_cents"],
+                "price": format_money(row["price_cents"]),
+                "currency": row["currency"],
+                "totalQuantity": row["total_quantity"],
+                "availableQuantity": row["available_quantity"],
+            }
         )
-    return [
-        Concert(
-            id=head["id"],
-            name=head["name"],
-            artist=head["artist"],
-            venue=head["venue"],
-            description=head["description"],
-            date=head["starts_at"],
-            ticket_tiers=tiers,
-            has_available_tickets=any(t.available_quantity > 0 for t in tiers),
-            lowest_price_cents=min((t.price_cents for t in tiers), default=None),
-        )
-        for head, tiers in grouped.values()
-    ]
+        if row["available_quantity"] > 0:
+            concert["hasAvailableTickets"] = True
+        lowest = concert["lowestPriceCents"]
+        if lowest is None or row["price_cents"] < lowest:
+            concert["lowestPriceCents"] = row["price_cents"]
+    return list(grouped.values())
 
 
-async def list_upcoming(db: Database) -> list[Concert]:
+async def upcoming_wire(db: Database) -> list[dict[str, Any]]:
+    """Upcoming concerts in the API's JSON shape."""
     return _assemble(await db.fetch(LIST_UPCOMING_SQL))
 
 
-async def get_concert(db: Database, concert_id: uuid.UUID) -> Concert | None:
+async def concert_wire(db: Database, concert_id: uuid.UUID) -> dict[str, Any] | None:
     concerts = _assemble(await db.fetch(GET_CONCERT_SQL, concert_id))
     return concerts[0] if concerts else None
+
+
+async def list_upcoming(db: Database) -> list[Concert]:
+    return [Concert.model_validate(c) for c in await upcoming_wire(db)]
+
+
+async def get_concert(db: Database, concert_id: uuid.UUID) -> Concert | None:
+    concert = await concert_wire(db, concert_id)
+    return None if concert is None else Concert.model_validate(concert)

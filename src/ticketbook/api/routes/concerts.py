@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.responses import Response
 
 from ticketbook.api.deps import Services, parse_id
+from ticketbook.api.errors import json_response
 from ticketbook.catalog import service as catalog
 from ticketbook.domain.errors import NotFound
 from ticketbook.domain.schemas import Concert, ErrorBody, ItemEnvelope, ListEnvelope
@@ -11,10 +13,10 @@ router = APIRouter(tags=["concerts"])
 
 
 @router.get("/concerts", response_model=ListEnvelope[Concert])
-async def list_concerts(services: Services) -> ListEnvelope[Concert]:
+async def list_concerts(services: Services) -> Response:
     """Upcoming concerts, soonest first, each with its tiers and live availability."""
-    concerts = await catalog.list_upcoming(services.db)
-    return ListEnvelope[Concert](data=concerts, count=len(concerts))
+    concerts = await catalog.upcoming_wire(services.db)
+    return json_response(200, {"success": True, "data": concerts, "count": len(concerts)})
 
 
 @router.get(
@@ -22,8 +24,8 @@ async def list_concerts(services: Services) -> ListEnvelope[Concert]:
     response_model=ItemEnvelope[Concert],
     responses={404: {"model": ErrorBody}},
 )
-async def get_concert(concert_id: str, services: Services) -> ItemEnvelope[Concert]:
-    concert = await catalog.get_concert(services.db, parse_id(concert_id, "Concert"))
+async def get_concert(concert_id: str, services: Services) -> Response:
+    concert = await catalog.concert_wire(services.db, parse_id(concert_id, "Concert"))
     if concert is None:
         raise NotFound("Concert not found")
-    return ItemEnvelope[Concert](data=concert)
+    return json_response(200, {"success": True, "data": concert})
