@@ -16,7 +16,11 @@ class UnsupportedMediaType(Exception):
     pass
 
 
-def get_services(request: Request) -> AppServices:
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread
+# pool, which costs more than everything else a catalog read does.
+
+
+async def get_services(request: Request) -> AppServices:
     services: AppServices = request.app.state.services
     return services
 
@@ -29,7 +33,7 @@ Services = Annotated[AppServices, Depends(get_services)]
 bearer_scheme = HTTPBearer(auto_error=False, description="Token from POST /api/auth/guest")
 
 
-def current_user_id(
+async def current_user_id(
     services: Services,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -48,7 +52,7 @@ def current_user_id(
 CurrentUser = Annotated[uuid.UUID, Depends(current_user_id)]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType()
