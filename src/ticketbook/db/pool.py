@@ -34,6 +34,20 @@ def session_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+class StatelessConnection(asyncpg.Connection):
+    """A pooled connection released without asyncpg's reset query.
+
+    asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    release: one extra round trip per statement here. The app keeps no session state on pooled
+    connections (transaction-scoped advisory locks only, no cursors, no LISTEN, no SET), which
+    is also what PgBouncer's transaction mode requires. An open transaction is still rolled
+    back on release.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg.Pool:
     options: dict[str, Any] = {
         "min_size": settings.pool_min_size,
@@ -41,6 +55,7 @@ async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg
         "statement_cache_size": settings.statement_cache_size,
         "server_settings": session_settings(settings),
         "init": _init_connection,
+        "connection_class": StatelessConnection,
         "timeout": settings.connect_timeout_s,
     }
     options.update(overrides)
