@@ -20,6 +20,7 @@ import orjson
 from ticketbook.bench.http import Connection, HttpError
 from ticketbook.bench.stats import Progress, Recorder
 from ticketbook.booking import queries
+from ticketbook.db.pool import StatelessConnection
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ async def raw_sql(
     success_rate: float = 0.8,
 ) -> Recorder:
     """The same hold and settle statements the app runs, sent straight from asyncpg."""
-    pool = await asyncpg.create_pool(database_url, min_size=pool_size, max_size=pool_size)
+    pool = await asyncpg.create_pool(
+        database_url, min_size=pool_size, max_size=pool_size, connection_class=StatelessConnection
+    )
     assert pool is not None
     try:
         user_ids = [
