@@ -36,3 +36,17 @@ def test_sold_out_concert_has_no_available_tickets(client: httpx.Client, shared_
     )
     detail = client.get(f"/api/concerts/{concert['id']}").json()["data"]
     assert detail["hasAvailableTickets"] is False
+
+
+def test_booking_json_matches_the_schema(client: httpx.Client, shared_db: str) -> None:
+    """Bookings are rendered without models on the hot path; the shape is still the schema's."""
+    from tests.support.api import book, guest_identity
+    from ticketbook.domain.schemas import Booking
+
+    concert = make_concert(shared_db, {"GA": 5})
+    user_id, auth = guest_identity(client)
+    created = book(client, auth, concert["tiers"]["GA"], 2).json()["booking"]
+    assert Booking.model_validate(created).model_dump(mode="json") == created
+    listed = client.get(f"/api/bookings/{user_id}", headers=auth).json()
+    assert listed["count"] == 1
+    assert listed["data"] == [created]

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import orjson
 
-from ticketbook.bench import scenarios
+from ticketbook.bench import bigdata, scenarios
 from ticketbook.bench.scenarios import Target
 from ticketbook.catalog.demo import seed
 from ticketbook.db.migrate import upgrade_to_head
@@ -145,6 +145,12 @@ async def _booking_round(
         runner = scenarios.hot_tier if shape == "hot-tier" else scenarios.spread
         recorder = await runner(target, catalog, guests, options.duration_s)
         _emit(recorder.summary(**await _inventory(url)), results)
+        if shape == "spread":
+            # The guests now own bookings: list them, as fans check "my bookings".
+            listing = await scenarios.my_bookings(
+                target, guests, options.browse_clients, options.duration_s, "my-bookings"
+            )
+            _emit(listing.summary(), results)
 
         await _reseed(url)
         catalog = await _catalog(url)
@@ -159,6 +165,29 @@ async def _booking_round(
             options.payment_success_rate,
         )
         _emit(raw.summary(**await _inventory(url)), results)
+
+
+async def _big_round(
+    url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]]
+) -> None:
+    """The same booking and listing load after filling ``options.rows`` bookings."""
+    await _reseed(url)
+    conn = await asyncpg.connect(url)
+    try:
+        seconds = await bigdata.fill_bookings(conn, options.rows)
+    finally:
+        await conn.close()
+    print(orjson.dumps({"fill": {"rows": options.rows, "seconds": round(seconds, 1)}}).decode())
+    catalog = await _catalog(url)
+    guests = await scenarios.make_guests(target, options.booking_clients)
+    suffix = f"@{options.rows}"
+    spread = await scenarios.spread(target, catalog, guests, options.duration_s)
+    spread.scenario += suffix
+    _emit(spread.summary(**await _inventory(url)), results)
+    listing = await scenarios.my_bookings(
+        target, guests, options.browse_clients, options.duration_s, "my-bookings" + suffix
+    )
+    _emit(listing.summary(), results)
 
 
 async def _catalog(url: str) -> scenarios.Catalog:
@@ -194,6 +223,13 @@ def summary_table(results: list[dict[str, Any]]) -> str:
                 f"{shape}: {app['throughput_rps']} / {raw['throughput_rps']} req/s = "
                 f"{app['throughput_rps'] / raw['throughput_rps']:.2f} x raw SQL"
             )
+    for name, other in list(by_name.items()):
+        small = by_name.get(name.partition("@")[0])
+        if "@" in name and small and small["p50_ms"]:
+            ratios.append(
+                f"{name} vs small database: p50 {other['p50_ms'] / small['p50_ms']:.2f} x, "
+                f"p90 {other['p90_ms'] / small['p90_ms']:.2f} x"
+            )
     if "browse" in by_name:
         ratios.append(f"browse p99: {by_name['browse']['p99_ms']} ms")
     return "\n".join([*lines, "", *ratios])
@@ -215,6 +251,8 @@ async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list
         )
         _emit(recorder.summary(), results)
         await _booking_round(url, target, options, results)
+        if options.rows:
+            await _big_round(url, target, options, results)
     finally:
         server.stop()
     return results

@@ -3,7 +3,7 @@ statement and a booking costs two round trips on the happy path (hold, settle)."
 
 from __future__ import annotations
 
-# The columns every booking read returns, in the shape `render_booking` expects.
+# The columns every booking read returns, in the shape `booking_wire` expects.
 BOOKING_COLUMNS = """
     b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, t.tier_type,
     b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status,

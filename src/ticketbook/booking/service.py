@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -49,23 +50,34 @@ SETTLED_MESSAGES = {
 }
 
 
+def _iso(moment: datetime) -> str:
+    # The same text pydantic writes for an aware datetime, so both renderings agree.
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def booking_wire(row: Mapping[str, Any], status: str | None = None) -> dict[str, Any]:
+    """A booking in its wire shape (the `Booking` schema), built without a model: this runs
+    on every booking and for every row of "my bookings"."""
+    return {
+        "id": str(row["id"]),
+        "userId": str(row["user_id"]),
+        "concertId": str(row["concert_id"]),
+        "concertName": row["concert_name"],
+        "ticketTierId": str(row["tier_id"]),
+        "tierType": row["tier_type"],
+        "quantity": row["quantity"],
+        "unitPriceCents": row["unit_price_cents"],
+        "totalCents": row["total_cents"],
+        "totalPrice": format_money(row["total_cents"]),
+        "currency": row["currency"],
+        "status": status or row["status"],
+        "holdExpiresAt": _iso(row["hold_expires_at"]),
+        "createdAt": _iso(row["created_at"]),
+    }
+
+
 def render_booking(row: Mapping[str, Any], status: str | None = None) -> Booking:
-    return Booking(
-        id=row["id"],
-        user_id=row["user_id"],
-        concert_id=row["concert_id"],
-        concert_name=row["concert_name"],
-        ticket_tier_id=row["tier_id"],
-        tier_type=row["tier_type"],
-        quantity=row["quantity"],
-        unit_price_cents=row["unit_price_cents"],
-        total_cents=row["total_cents"],
-        total_price=format_money(row["total_cents"]),
-        currency=row["currency"],
-        status=status or row["status"],
-        hold_expires_at=row["hold_expires_at"],
-        created_at=row["created_at"],
-    )
+    return Booking.model_validate(booking_wire(row, status))
 
 
 def _body(model: BookingEnvelope | ErrorBody) -> dict[str, Any]:
@@ -76,7 +88,7 @@ def settled_bodies(
     row: Mapping[str, Any], statuses: tuple[str, ...], reason: str | None
 ) -> dict[str, dict[str, Any]]:
     """The response body for each way a booking can settle (the booking is rendered once)."""
-    booking = render_booking(row, "PENDING").model_dump(mode="json")
+    booking = booking_wire(row)
     return {
         status: {
             "success": status == "CONFIRMED",
@@ -191,9 +203,13 @@ class BookingEngine:
             return StoredResponse(409, IN_PROGRESS_BODY)
         return StoredResponse(stored["response_status"], stored["response_body"])
 
-    async def list_for_user(self, user_id: uuid.UUID) -> list[Booking]:
+    async def list_for_user_wire(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The user's bookings, newest first, in the API's JSON shape."""
         rows = await self.db.fetch(queries.LIST_FOR_USER_SQL, user_id, MAX_LISTED_BOOKINGS)
-        return [render_booking(r) for r in rows]
+        return [booking_wire(r) for r in rows]
+
+    async def list_for_user(self, user_id: uuid.UUID) -> list[Booking]:
+        return [Booking.model_validate(b) for b in await self.list_for_user_wire(user_id)]
 
     async def cancel(self, *, user_id: uuid.UUID, booking_id: uuid.UUID) -> Booking:
         released = await self.db.fetchrow(queries.CANCEL_SQL, booking_id, user_id)

@@ -70,14 +70,12 @@ def _as_uuid(raw: str) -> uuid.UUID | None:
 
 
 @router.get("/bookings/{user_id}", response_model=ListEnvelope[Booking], responses=_ERRORS)
-async def list_bookings(
-    user_id: str, caller: CurrentUser, services: Services
-) -> ListEnvelope[Booking]:
+async def list_bookings(user_id: str, caller: CurrentUser, services: Services) -> Response:
     """The caller's own bookings, newest first. Anyone else's are refused."""
     if parse_id(user_id, "User") != caller:
         raise Forbidden("You can only list your own bookings")
-    bookings = await services.engine.list_for_user(caller)
-    return ListEnvelope[Booking](data=bookings, count=len(bookings))
+    bookings = await services.engine.list_for_user_wire(caller)
+    return json_response(200, {"success": True, "data": bookings, "count": len(bookings)})
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingEnvelope, responses=_ERRORS)
