@@ -10,7 +10,7 @@ WORKERS ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck format openapi clean
+.PHONY: install run test bench lint typecheck format openapi clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: install
 ## The whole test suite (embedded PostgreSQL 18 unless TEST_DATABASE_URL is set).
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## Benchmark a fresh database and the production server against raw SQL (BENCH_ARGS=--rows 1000000).
+bench: install
+	$(VENV)/bin/ticketbook bench --output docs/benchmarks/latest.json $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

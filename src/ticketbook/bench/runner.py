@@ -65,6 +65,20 @@ async def _reseed(url: str) -> None:
         await conn.close()
 
 
+async def _settle_database(url: str) -> None:
+    """Start each scenario from the same footing: fresh planner statistics, visibility map
+    set, dirty pages written, so no autovacuum or checkpoint lands inside a measurement."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+        try:
+            await conn.execute("CHECKPOINT")
+        except asyncpg.InsufficientPrivilegeError:
+            pass  # an external server where we are not superuser: skip it
+    finally:
+        await conn.close()
+
+
 async def _inventory(url: str) -> dict[str, Any]:
     conn = await asyncpg.connect(url)
     try:
@@ -142,11 +156,13 @@ async def _booking_round(
         await _reseed(url)
         catalog = await _catalog(url)
         guests = await scenarios.make_guests(target, concurrency)
+        await _settle_database(url)
         runner = scenarios.hot_tier if shape == "hot-tier" else scenarios.spread
         recorder = await runner(target, catalog, guests, options.duration_s)
         _emit(recorder.summary(**await _inventory(url)), results)
         if shape == "spread":
             # The guests now own bookings: list them, as fans check "my bookings".
+            await _settle_database(url)
             listing = await scenarios.my_bookings(
                 target, guests, options.browse_clients, options.duration_s, "my-bookings"
             )
@@ -155,6 +171,7 @@ async def _booking_round(
         await _reseed(url)
         catalog = await _catalog(url)
         tiers = [catalog.hot_tier_id] if shape == "hot-tier" else catalog.tier_ids
+        await _settle_database(url)
         raw = await scenarios.raw_sql(
             url,
             tiers,
@@ -181,9 +198,11 @@ async def _big_round(
     catalog = await _catalog(url)
     guests = await scenarios.make_guests(target, options.booking_clients)
     suffix = f"@{options.rows}"
+    await _settle_database(url)
     spread = await scenarios.spread(target, catalog, guests, options.duration_s)
     spread.scenario += suffix
     _emit(spread.summary(**await _inventory(url)), results)
+    await _settle_database(url)
     listing = await scenarios.my_bookings(
         target, guests, options.browse_clients, options.duration_s, "my-bookings" + suffix
     )
@@ -246,6 +265,7 @@ async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list
         await asyncio.to_thread(server.wait_healthy)
         target = Target("127.0.0.1", options.port, url)
         catalog = await _catalog(url)
+        await _settle_database(url)
         recorder = await scenarios.browse(
             target, catalog, options.browse_clients, options.duration_s
         )
