@@ -1,0 +1,62 @@
+"""The benchmark harness itself: every scenario runs, reports its figures and a clean inventory.
+
+Timings are not asserted (this machine is shared and noisy); the harness's honesty is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.server import free_port
+
+SCENARIOS = {
+    "browse",
+    "hot-tier",
+    "raw-sql-hot-tier",
+    "spread",
+    "my-bookings",
+    "raw-sql-spread",
+    "spread@2000",
+    "my-bookings@2000",
+}
+
+
+def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ticketbook.cli.main",
+            "bench",
+            "--duration",
+            "0.7",
+            "--rows",
+            "2000",
+            "--port",
+            str(free_port()),
+            "--output",
+            str(output),
+        ],
+        env={**os.environ, "DATABASE_URL": admin_url, "TICKETBOOK_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert {r["scenario"] for r in results} == SCENARIOS
+    for r in results:
+        assert r["requests"] > 0 and r["throughput_rps"] > 0
+        assert r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
+        assert sum(r["statuses"].values()) == r["requests"]
+        assert not set(r["statuses"]) - {"200", "402", "409"}, r["statuses"]
+        if "inventory" in r:
+            assert r["inventory"]["oversold_tickets"] == 0
+            assert r["inventory"]["conservation_holds"] is True
+    assert "x raw SQL" in result.stdout and "| scenario |" in result.stdout
+    assert '{"fill":{"rows":2000' in result.stdout
