@@ -84,6 +84,10 @@ class Settings:
     reaper_batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     enable_test_routes: bool = False
+    # Live availability (ticketbook.live): a direct connection for LISTEN (not PgBouncer in
+    # transaction mode); unset means the database URL. How often the publisher reads counts.
+    live_database_url: str | None = None
+    live_poll_interval_s: float = 0.2
     payment: PaymentSettings = field(default_factory=PaymentSettings)
 
     @property
@@ -121,8 +125,12 @@ class Settings:
             reaper_batch_size=_env_int("TICKETBOOK_REAPER_BATCH_SIZE", 500),
             max_body_bytes=_env_int("TICKETBOOK_MAX_BODY_BYTES", 64 * 1024),
             enable_test_routes=_env_bool("TICKETBOOK_ENABLE_TEST_ROUTES", False),
+            live_database_url=os.environ.get("TICKETBOOK_LIVE_DATABASE_URL") or None,
+            live_poll_interval_s=_env_float("TICKETBOOK_LIVE_POLL_INTERVAL_S", 0.2),
             payment=payment,
         )
+        if not 0.01 <= settings.live_poll_interval_s <= 60:
+            raise ConfigError("TICKETBOOK_LIVE_POLL_INTERVAL_S must be between 0.01 and 60")
         if settings.hold_seconds <= 0:
             raise ConfigError("TICKETBOOK_HOLD_SECONDS must be positive")
         if settings.pool_min_size < 1 or settings.pool_max_size < settings.pool_min_size:

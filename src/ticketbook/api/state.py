@@ -8,6 +8,7 @@ from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.service import BookingEngine
 from ticketbook.config import Settings
 from ticketbook.db.pool import Database
+from ticketbook.live.hub import AvailabilityHub
 from ticketbook.payments.gateway import PaymentGateway
 
 
@@ -18,3 +19,5 @@ class AppServices:
     gateway: PaymentGateway
     engine: BookingEngine
     signer: TokenSigner
+    # Live availability for the pages' event streams (None when background jobs are off).
+    live: AvailabilityHub | None = None

@@ -1,0 +1,1 @@
+"""Live availability: PostgreSQL LISTEN/NOTIFY fanned out to Server-Sent Events streams."""
