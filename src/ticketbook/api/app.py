@@ -14,7 +14,7 @@ from ticketbook import __version__
 from ticketbook.api.errors import install_error_handlers, json_response
 from ticketbook.api.limits import BodySizeLimit
 from ticketbook.api.openapi import build_openapi
-from ticketbook.api.routes import auth, bookings, concerts, health, testing
+from ticketbook.api.routes import auth, bookings, concerts, health, live, testing
 from ticketbook.api.state import AppServices
 from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.tokens import TokenSigner
@@ -22,8 +22,10 @@ from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.service import BookingEngine
 from ticketbook.config import Settings
 from ticketbook.db.pool import open_database
+from ticketbook.live.hub import AvailabilityHub, start_live_hub
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
+from ticketbook.web.app import install_pages
 
 
 def build_app(
@@ -48,12 +50,17 @@ def build_app(
             # A little over the provider's own timeout, as a backstop.
             payment_timeout_s=settings.payment.timeout_ms / 1000.0 + 1.0,
         )
+        # Live availability for open concert pages: one LISTEN connection per process.
+        live_hub: AvailabilityHub | None = (
+            await start_live_hub(dsn, settings) if run_background_jobs else None
+        )
         app.state.services = AppServices(
             settings=settings,
             db=db,
             gateway=payment_gateway,
             engine=engine,
             signer=TokenSigner(load_secret_key(settings)),
+            live=live_hub,
         )
         reaper: asyncio.Task[None] | None = None
         if run_background_jobs:
@@ -69,6 +76,8 @@ def build_app(
                 reaper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reaper
+            if live_hub is not None:
+                await live_hub.stop()
             await db.close()
 
     app = FastAPI(
@@ -82,10 +91,13 @@ def build_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, concerts, auth, bookings):
+    for module in (health, concerts, live, auth, bookings):
         app.include_router(module.router, prefix="/api")
     if settings.enable_test_routes:
         app.include_router(testing.router, prefix="/api")
+
+    # The fan's pages (/, /concerts, /bookings), static files and HTML error pages.
+    install_pages(app)
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 

@@ -1,0 +1,240 @@
+"""The fan's pages: thin handlers over the same services and rules as the JSON API.
+
+Every form works without JavaScript (a POST answered with a full page). With JavaScript the
+same forms are sent with ``fetch`` and ``Accept: application/json``; the answer then carries
+the same server-rendered HTML fragment, which the script puts in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from ticketbook.api.deps import Services, parse_id
+from ticketbook.api.errors import json_response
+from ticketbook.api.state import AppServices
+from ticketbook.auth.service import ensure_guest
+from ticketbook.catalog import service as catalog
+from ticketbook.domain.errors import InvalidInput, NotFound, Unauthenticated
+from ticketbook.domain.schemas import MAX_TICKETS_PER_BOOKING, Concert, TicketTier
+from ticketbook.web import rendering, views
+from ticketbook.web.session import (
+    CSRF_FIELD,
+    PageSession,
+    check_csrf,
+    page_session,
+    remember,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# A resubmitted form whose first submission is still paying waits for that answer (and then
+# shows it) rather than saying "try later"; this long at most, beyond the payment timeout.
+IN_PROGRESS_GRACE_S = 3.0
+
+
+def wants_json(request: Request) -> bool:
+    """The page's script sends forms with fetch and asks for JSON; browsers without it don't."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _render(
+    request: Request,
+    services: AppServices,
+    session: PageSession,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    response = rendering.page(
+        template,
+        {"session": session, "csrf_field": CSRF_FIELD, "path": request.url.path, **context},
+        status_code,
+    )
+    remember(response, request, services.signer, session)
+    return response
+
+
+async def _concert(services: AppServices, raw_id: str) -> Concert:
+    concert = await catalog.get_concert(services.db, parse_id(raw_id, "Concert"))
+    if concert is None:
+        raise NotFound("We couldn't find that concert. It may have been removed.")
+    return concert
+
+
+def _on_sale(concert: Concert) -> bool:
+    return concert.date > datetime.now(UTC)
+
+
+@router.get("/")
+async def home(request: Request, services: Services) -> Response:
+    return await _concert_list(request, services, home=True)
+
+
+@router.get("/concerts")
+async def concerts(request: Request, services: Services) -> Response:
+    return await _concert_list(request, services, home=False)
+
+
+async def _concert_list(request: Request, services: AppServices, *, home: bool) -> Response:
+    session = page_session(request, services.signer)
+    upcoming = await catalog.list_upcoming(services.db)
+    return _render(
+        request,
+        services,
+        session,
+        "concerts.html",
+        {"concerts": upcoming, "home": home, "nav": "concerts"},
+    )
+
+
+@router.get("/concerts/{concert_id}")
+async def concert_page(concert_id: str, request: Request, services: Services) -> Response:
+    session = page_session(request, services.signer)
+    concert = await _concert(services, concert_id)
+    return _render(
+        request,
+        services,
+        session,
+        "concert.html",
+        {"concert": concert, "on_sale": _on_sale(concert), "nav": "concerts"},
+    )
+
+
+def _booking_input(form: FormData, concert: Concert) -> tuple[TicketTier, int, uuid.UUID]:
+    tier = next((t for t in concert.ticket_tiers if str(t.id) == form.get("tier_id")), None)
+    if tier is None:
+        raise NotFound("That ticket tier isn't part of this concert.")
+    raw_quantity = form.get("quantity")
+    try:
+        quantity = int(raw_quantity) if isinstance(raw_quantity, str) else 0
+    except ValueError:
+        quantity = 0
+    if not 1 <= quantity <= MAX_TICKETS_PER_BOOKING:
+        raise InvalidInput(f"Choose between 1 and {MAX_TICKETS_PER_BOOKING} tickets.")
+    raw_key = form.get("idempotency_key")
+    try:
+        key = uuid.UUID(raw_key) if isinstance(raw_key, str) else None
+    except ValueError:
+        key = None
+    if key is None:
+        raise InvalidInput("This booking form is incomplete. Reload the page and try again.")
+    return tier, quantity, key
+
+
+async def _book(
+    services: AppServices, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+) -> views.BookingResult:
+    """Book through the engine (its idempotency makes a resubmitted form replay the first
+    answer). A first booking creates the session's guest row; a resubmission that arrives
+    while the first one is still paying waits for its answer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
+    delay = 0.05
+    guest_ensured = False
+    while True:
+        try:
+            stored = await services.engine.book(
+                user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
+            )
+        except Unauthenticated:
+            # The session's guest row doesn't exist yet (nothing is written until a first
+            # booking). The failed attempt changed nothing; create the row and book again.
+            if guest_ensured:
+                raise
+            await ensure_guest(services.db, user_id)
+            guest_ensured = True
+            continue
+        result = views.booking_result(stored.status_code, stored.body)
+        if result.outcome != "in-progress" or loop.time() >= deadline:
+            return result
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+@router.post("/concerts/{concert_id}/book")
+async def book(concert_id: str, request: Request, services: Services) -> Response:
+    form = await request.form()
+    session = check_csrf(request, services.signer, _text(form.get(CSRF_FIELD)))
+    concert = await _concert(services, concert_id)
+    tier, quantity, key = _booking_input(form, concert)
+    result = await _book(services, session.user_id, tier.id, quantity, key)
+    # Read the concert again: the result shows the counts as they are now.
+    concert = await catalog.get_concert(services.db, concert.id) or concert
+    tier = next((t for t in concert.ticket_tiers if t.id == tier.id), tier)
+    context = {
+        "concert": concert,
+        "tier": tier,
+        "quantity": quantity,
+        "result": result,
+        "on_sale": _on_sale(concert),
+        "nav": "concerts",
+    }
+    if wants_json(request):
+        html = rendering.render(
+            "_result.html",
+            {"session": session, "csrf_field": CSRF_FIELD, **context},
+        )
+        return json_response(
+            result.status_code,
+            {
+                "ok": result.ok,
+                "outcome": result.outcome,
+                "html": html,
+                "tier": {
+                    "id": str(tier.id),
+                    "availableQuantity": tier.available_quantity,
+                    "totalQuantity": tier.total_quantity,
+                },
+                "nextKey": str(uuid.uuid4()),
+            },
+            rendering.PAGE_HEADERS,
+        )
+    return _render(
+        request, services, session, "booking_result.html", context, status_code=result.status_code
+    )
+
+
+@router.get("/bookings")
+async def bookings(request: Request, services: Services, cancelled: str | None = None) -> Response:
+    session = page_session(request, services.signer)
+    mine = [] if session.is_new else await services.engine.list_for_user(session.user_id)
+    just_cancelled = next(
+        (b for b in mine if str(b.id) == cancelled and b.status == "CANCELLED"), None
+    )
+    return _render(
+        request,
+        services,
+        session,
+        "bookings.html",
+        {"bookings": mine, "just_cancelled": just_cancelled, "nav": "bookings"},
+    )
+
+
+@router.post("/bookings/{booking_id}/cancel")
+async def cancel(booking_id: str, request: Request, services: Services) -> Response:
+    form = await request.form()
+    session = check_csrf(request, services.signer, _text(form.get(CSRF_FIELD)))
+    booking = await services.engine.cancel(
+        user_id=session.user_id, booking_id=parse_id(booking_id, "Booking")
+    )
+    if wants_json(request):
+        html = rendering.render(
+            "_booking.html", {"booking": booking, "session": session, "csrf_field": CSRF_FIELD}
+        )
+        reference = views.reference(booking.id)
+        message = f"Booking {reference} is cancelled. Its tickets are back on sale."
+        return json_response(
+            200, {"ok": True, "html": html, "message": message}, rendering.PAGE_HEADERS
+        )
+    return RedirectResponse(f"/bookings?cancelled={booking.id}", status_code=303)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
