@@ -1,0 +1,198 @@
+"""Live availability: the Server-Sent Events stream, fed through PostgreSQL LISTEN/NOTIFY,
+follows bookings and expired holds made by any worker process or app instance."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx
+import orjson
+import pytest
+
+from tests.support.api import book, new_guest
+from tests.support.inventory import execute, fetchval, make_concert
+from tests.support.live import EventReader
+from tests.support.server import LiveServer
+from ticketbook.live.hub import (
+    MAX_PAYLOAD_BYTES,
+    PUBLISHER_LOCK_ID,
+    Subscription,
+    decode_changes,
+    encode_changes,
+)
+
+PAID = {"TICKETBOOK_PAYMENT_SUCCESS_RATE": "1"}
+
+PUBLISHERS_SQL = """
+SELECT count(*) FROM pg_locks
+ WHERE locktype = 'advisory' AND objid = $1 AND granted AND database = (
+       SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+def events_url(server: LiveServer, concert_id: str) -> str:
+    return f"{server.base_url}/api/concerts/{concert_id}/events"
+
+
+def book_via(server: LiveServer, tier_id: str, quantity: int) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        response = book(client, new_guest(client), tier_id, quantity)
+        assert response.status_code == 200, response.text
+
+
+def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_stream_sends_the_counts_then_bookings_from_other_workers_and_instances(
+    start_server, db_url: str
+) -> None:
+    concert = make_concert(db_url, {"VIP": 5, "GA": 100})
+    vip, ga = concert["tiers"]["VIP"], concert["tiers"]["GA"]
+    watched = start_server(db_url, workers=2, **PAID)
+    other = start_server(db_url, workers=1, **PAID)  # another app instance, same database
+    reader = EventReader(events_url(watched, concert["id"]))
+    assert reader.status == 200 and reader.content_type == "text/event-stream; charset=utf-8"
+    reader.wait_for_count(vip, 5)
+    reader.wait_for_count(ga, 100)
+
+    book_via(other, vip, 2)
+    reader.wait_for_count(vip, 3)
+    book_via(watched, ga, 10)
+    reader.wait_for_count(ga, 90)
+    # An update made outside any app process is announced too: the database is the source.
+    execute(
+        db_url,
+        "UPDATE ticket_tiers SET total_quantity = 200, available_quantity = 190 WHERE id = $1",
+        uuid.UUID(ga),
+    )
+    reader.wait_for_count(ga, 190)
+
+
+def test_an_expired_hold_is_announced_when_the_reaper_returns_its_tickets(
+    start_server, db_url: str
+) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+    tier = concert["tiers"]["GA"]
+    server = start_server(db_url, workers=1, TICKETBOOK_REAPER_INTERVAL_S="0.2", **PAID)
+    reader = EventReader(events_url(server, concert["id"]))
+    reader.wait_for_count(tier, 10)
+    # A hold whose payment never settles (as after a crash): 4 tickets out, back at expiry.
+    user = fetchval(db_url, "INSERT INTO users DEFAULT VALUES RETURNING id")
+    execute(
+        db_url,
+        """
+        WITH t AS (UPDATE ticket_tiers SET available_quantity = available_quantity - 4
+                    WHERE id = $1 RETURNING id, concert_id, price_cents, currency)
+        INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,
+                              total_cents, currency, status, hold_expires_at)
+        SELECT $2, concert_id, id, 4, price_cents, price_cents * 4, currency, 'PENDING',
+               now() + interval '1.5 seconds' FROM t
+        """,
+        uuid.UUID(tier),
+        user,
+    )
+    reader.wait_for_count(tier, 6)
+    reader.wait_for_count(tier, 10)
+    assert fetchval(db_url, "SELECT status FROM bookings") == "EXPIRED"
+
+
+def test_another_instance_takes_over_publishing_when_the_publisher_dies(
+    start_server, db_url: str
+) -> None:
+    concert = make_concert(db_url, {"GA": 50})
+    tier = concert["tiers"]["GA"]
+    first = start_server(db_url, workers=1, **PAID)
+    wait_until(lambda: fetchval(db_url, PUBLISHERS_SQL, PUBLISHER_LOCK_ID) == 1, what="publisher")
+    second = start_server(db_url, workers=1, **PAID)
+    reader = EventReader(events_url(second, concert["id"]))
+    reader.wait_for_count(tier, 50)
+    book_via(second, tier, 1)
+    reader.wait_for_count(tier, 49)
+
+    first.kill()  # SIGKILL: the publisher's session ends, PostgreSQL releases its lock
+    book_via(second, tier, 2)
+    reader.wait_for_count(tier, 47, timeout=15)
+    assert fetchval(db_url, PUBLISHERS_SQL, PUBLISHER_LOCK_ID) == 1
+
+
+def test_the_listener_reconnects_when_its_connection_is_killed(start_server, db_url: str) -> None:
+    concert = make_concert(db_url, {"GA": 50})
+    tier = concert["tiers"]["GA"]
+    server = start_server(db_url, workers=1, **PAID)
+    reader = EventReader(events_url(server, concert["id"]))
+    reader.wait_for_count(tier, 50)
+    killed = fetchval(
+        db_url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'ticketbook-live' AND datname = current_database()",
+    )
+    assert killed == 1
+    book_via(server, tier, 5)
+    reader.wait_for_count(tier, 45, timeout=15)
+    assert not reader.ended.is_set()  # the page's stream stayed open throughout
+
+
+def test_open_streams_end_promptly_when_the_server_stops(start_server, db_url: str) -> None:
+    concert = make_concert(db_url, {"GA": 5})
+    server = start_server(db_url, workers=2, **PAID)
+    readers = [EventReader(events_url(server, concert["id"])) for _ in range(3)]
+    for reader in readers:
+        reader.wait_for_count(concert["tiers"]["GA"], 5)
+    started = time.monotonic()
+    server.stop()
+    # uvicorn would otherwise wait its whole graceful timeout (10 s) for the open streams.
+    assert time.monotonic() - started < 8
+    assert all(reader.ended.wait(5) for reader in readers)
+
+
+def test_unknown_concert_has_no_stream(client: httpx.Client) -> None:
+    for path in (f"/api/concerts/{uuid.uuid4()}/events", "/api/concerts/nope/events"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json()["error"] == "NOT_FOUND"
+
+
+# -- the pieces ----------------------------------------------------------------------------
+
+
+def test_changes_fit_in_notifications_and_round_trip() -> None:
+    changes = {(str(uuid.uuid4()), str(uuid.uuid4())): n for n in range(500)}
+    payloads = encode_changes(changes)
+    assert len(payloads) > 1
+    assert all(len(p.encode()) <= MAX_PAYLOAD_BYTES for p in payloads)
+    decoded: dict[tuple[str, str], int] = {}
+    for payload in payloads:
+        decoded.update(decode_changes(payload))
+    assert decoded == changes
+    assert orjson.loads(payloads[0])[0].keys() == {"concertId", "tierId", "availableQuantity"}
+
+
+def test_a_subscription_keeps_only_the_latest_count_per_tier() -> None:
+    async def scenario() -> None:
+        sub = Subscription("concert")
+        assert await sub.changes(0.01) == {}  # nothing yet: a heartbeat
+        for n in range(100, 0, -1):
+            sub.push("hot-tier", n)
+        sub.push("other", 7)
+        assert await sub.changes(1) == {"hot-tier": 1, "other": 7}
+        sub.close()
+        assert await sub.changes(1) is None
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("value", ["0", "61", "soon"])
+def test_poll_interval_is_validated(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ticketbook.config import ConfigError, Settings
+
+    monkeypatch.setenv("TICKETBOOK_LIVE_POLL_INTERVAL_S", value)
+    with pytest.raises(ConfigError):
+        Settings.from_env()
