@@ -40,6 +40,7 @@ def test_health_reports_database_reachability_and_recovers(tmp_path: Path) -> No
                     assert listing.status_code == 503
                     assert listing.json()["error"] == "SERVICE_UNAVAILABLE"
                     assert client.post("/api/auth/guest").status_code == 503
+                    assert client.get("/api/ready").status_code == 503
 
                     pg.ensure_postgres_running()
                     deadline = time.monotonic() + 20

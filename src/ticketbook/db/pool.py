@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from ticketbook.config import Settings
+from ticketbook.observability.metrics import POOL_IN_USE, POOL_TIMEOUTS, POOL_WAITING
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -77,15 +78,21 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        POOL_WAITING.inc()
         try:
             conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
         except TimeoutError:
+            POOL_TIMEOUTS.inc()
             raise PoolExhausted(
                 f"no database connection free within {self.acquire_timeout_s}s"
             ) from None
+        finally:
+            POOL_WAITING.dec()
+        POOL_IN_USE.inc()
         try:
             yield conn
         finally:
+            POOL_IN_USE.dec()
             await self.pool.release(conn)
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:

@@ -112,6 +112,14 @@ class GuestSession(ApiModel):
     token: str
 
 
+class Readiness(ApiModel):
+    success: bool
+    status: Literal["ready", "not_ready"]
+    database: Literal["reachable", "unreachable"]
+    schema_revision: str | None
+    expected_revision: str
+
+
 class Health(ApiModel):
     success: bool
     status: Literal["ok", "unavailable"]

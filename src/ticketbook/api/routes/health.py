@@ -7,11 +7,38 @@ from starlette.responses import Response
 
 from ticketbook.api.deps import Services
 from ticketbook.api.errors import json_response
-from ticketbook.domain.schemas import Health
+from ticketbook.db.migrate import head_revision
+from ticketbook.domain.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 HEALTH_TIMEOUT_S = 2.0
+
+
+@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+async def ready(services: Services) -> Response:
+    """Readiness: the database answers and its schema is at this code's migration. A load
+    balancer sends traffic only to ready instances; liveness is /api/health-check."""
+    head = head_revision()
+    try:
+        current = await asyncio.wait_for(
+            services.db.fetchval("SELECT version_num FROM alembic_version"), HEALTH_TIMEOUT_S
+        )
+    except Exception:
+        current = None
+        reachable = False
+    else:
+        reachable = True
+    readiness = Readiness(
+        success=reachable and current == head,
+        status="ready" if reachable and current == head else "not_ready",
+        database="reachable" if reachable else "unreachable",
+        schema_revision=current,
+        expected_revision=head,
+    )
+    status = 200 if readiness.success else 503
+    headers = None if readiness.success else {"Retry-After": "1"}
+    return json_response(status, readiness.model_dump(mode="json"), headers)
 
 
 @router.get("/health-check", response_model=Health, responses={503: {"model": Health}})
