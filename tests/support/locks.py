@@ -1,0 +1,40 @@
+"""A row lock held from outside the app, as a long transaction elsewhere would hold it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+
+import asyncpg
+
+
+class RowLock:
+    """Holds the tier's row lock from outside the app, as a long transaction would."""
+
+    def __init__(self, url: str, tier_id: str) -> None:
+        self.url, self.tier_id = url, tier_id
+        self.locked = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._hold()), daemon=True)
+
+    async def _hold(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT 1 FROM ticket_tiers WHERE id = $1 FOR UPDATE", uuid.UUID(self.tier_id)
+                )
+                self.locked.set()
+                await asyncio.to_thread(self.release.wait, 30)
+        finally:
+            await conn.close()
+
+    def __enter__(self) -> RowLock:
+        self.thread.start()
+        assert self.locked.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release.set()
+        self.thread.join(10)
