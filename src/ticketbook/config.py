@@ -67,6 +67,11 @@ class PaymentSettings:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # A read-only copy (streaming replica) for catalog reads; unset means the primary.
+    read_database_url: str | None = None
+    # DATABASE_URL (and READ_DATABASE_URL) lead to PgBouncer in transaction mode: send only
+    # startup parameters it accepts, and no named prepared statements unless asked to.
+    pgbouncer: bool = False
     data_dir: Path = field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -108,8 +113,11 @@ class Settings:
             timeout_ms=_env_float("TICKETBOOK_PAYMENT_TIMEOUT_MS", 3000.0),
         )
         payment.validate()
+        pgbouncer = _env_bool("TICKETBOOK_PGBOUNCER", False)
         settings = cls(
             database_url=os.environ.get("DATABASE_URL") or None,
+            read_database_url=os.environ.get("READ_DATABASE_URL") or None,
+            pgbouncer=pgbouncer,
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
             host=os.environ.get("TICKETBOOK_HOST", "127.0.0.1"),
             port=_env_int("TICKETBOOK_PORT", 8000),
@@ -121,7 +129,9 @@ class Settings:
             pool_max_size=_env_int("TICKETBOOK_POOL_MAX_SIZE", 10),
             connect_timeout_s=_env_float("TICKETBOOK_CONNECT_TIMEOUT_S", 5.0),
             pool_acquire_timeout_s=_env_float("TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S", 2.0),
-            statement_cache_size=_env_int("TICKETBOOK_STATEMENT_CACHE_SIZE", 1024),
+            statement_cache_size=_env_int(
+                "TICKETBOOK_STATEMENT_CACHE_SIZE", 0 if pgbouncer else 1024
+            ),
             auto_migrate=_env_bool("TICKETBOOK_AUTO_MIGRATE", True),
             reaper_interval_s=_env_float("TICKETBOOK_REAPER_INTERVAL_S", 5.0),
             reaper_batch_size=_env_int("TICKETBOOK_REAPER_BATCH_SIZE", 500),
@@ -135,6 +145,11 @@ class Settings:
         )
         if not 0.01 <= settings.live_poll_interval_s <= 60:
             raise ConfigError("TICKETBOOK_LIVE_POLL_INTERVAL_S must be between 0.01 and 60")
+        if pgbouncer and settings.database_url and not settings.live_database_url:
+            raise ConfigError(
+                "TICKETBOOK_PGBOUNCER=1 needs TICKETBOOK_LIVE_DATABASE_URL: live availability "
+                "LISTENs on a session of its own, which PgBouncer's transaction mode can't give"
+            )
         if settings.hold_seconds <= 0:
             raise ConfigError("TICKETBOOK_HOLD_SECONDS must be positive")
         if settings.pool_min_size < 1 or settings.pool_max_size < settings.pool_min_size:

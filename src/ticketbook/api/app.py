@@ -22,6 +22,7 @@ from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.service import BookingEngine
 from ticketbook.config import Settings
 from ticketbook.db.pool import open_database
+from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.live.hub import AvailabilityHub, start_live_hub
 from ticketbook.observability.metrics import render as render_metrics
 from ticketbook.observability.middleware import RequestObserver
@@ -44,6 +45,11 @@ def build_app(
         if dsn is None:
             raise RuntimeError("no database URL: start through `ticketbook serve`")
         db = await open_database(dsn, settings)
+        read_db = (
+            await open_database(asyncpg_dsn(settings.read_database_url), settings, read_only=True)
+            if settings.read_database_url
+            else None
+        )
         payment_gateway = gateway or SimulatedGateway(settings.payment)
         engine = BookingEngine(
             db=db,
@@ -63,6 +69,7 @@ def build_app(
             engine=engine,
             signer=TokenSigner(load_secret_key(settings)),
             live=live_hub,
+            read_db=read_db,
         )
         reaper: asyncio.Task[None] | None = None
         if run_background_jobs:
@@ -80,6 +87,8 @@ def build_app(
                     await reaper
             if live_hub is not None:
                 await live_hub.stop()
+            if read_db is not None:
+                await read_db.close()
             await db.close()
 
     app = FastAPI(

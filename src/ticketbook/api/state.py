@@ -21,3 +21,10 @@ class AppServices:
     signer: TokenSigner
     # Live availability for the pages' event streams (None when background jobs are off).
     live: AvailabilityHub | None = None
+    # Catalog reads (concert list and pages): a replica's pool when READ_DATABASE_URL is set,
+    # else the primary's. Bookings, "my bookings" and anything after a write use `db`.
+    read_db: Database | None = None
+
+    @property
+    def catalog_db(self) -> Database:
+        return self.read_db or self.db

@@ -33,7 +33,8 @@ def head_revision() -> str:
 
 
 async def current_revision(database_url: str) -> str | None:
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    # No named prepared statements: this check may go through PgBouncer in transaction mode.
+    conn = await asyncpg.connect(asyncpg_dsn(database_url), statement_cache_size=0)
     try:
         exists = await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
         if not exists:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,8 @@ import orjson
 
 from ticketbook.config import Settings
 from ticketbook.observability.metrics import POOL_IN_USE, POOL_TIMEOUTS, POOL_WAITING
+
+log = logging.getLogger(__name__)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -23,16 +26,40 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-def session_settings(settings: Settings) -> dict[str, str]:
-    # Sent as startup parameters, so no extra round trip per transaction. Behind PgBouncer
-    # (transaction mode) set the same on the role instead: ALTER ROLE ... SET lock_timeout ...
+def server_defaults(settings: Settings) -> dict[str, str]:
+    """The session settings every connection needs, spelled as `pg_settings.setting` shows them."""
     return {
         "default_transaction_isolation": "read committed",
         "lock_timeout": str(settings.lock_timeout_ms),
         "statement_timeout": str(settings.statement_timeout_ms),
         "idle_in_transaction_session_timeout": "30000",
-        "application_name": "ticketbook",
     }
+
+
+def session_settings(settings: Settings, *, read_only: bool = False) -> dict[str, str]:
+    # Sent as startup parameters, so no extra round trip per transaction. PgBouncer refuses
+    # startup parameters it doesn't track (it passes application_name on), so behind it the
+    # others come from the role or database instead (ALTER ROLE ... SET lock_timeout ...; see
+    # docs/operations.md) and `open_database` checks them.
+    if settings.pgbouncer:
+        return {"application_name": "ticketbook"}
+    values = {**server_defaults(settings), "application_name": "ticketbook"}
+    if read_only:
+        values["default_transaction_read_only"] = "on"
+    return values
+
+
+async def settings_mismatches(conn: asyncpg.Connection, settings: Settings) -> list[str]:
+    """Session settings the server applies that differ from what TicketBook is configured for."""
+    expected = server_defaults(settings)
+    rows = await conn.fetch(
+        "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])", list(expected)
+    )
+    return [
+        f"{row['name']} = {row['setting']!r} (want {expected[row['name']]!r})"
+        for row in rows
+        if row["setting"] != expected[row["name"]]
+    ]
 
 
 class StatelessConnection(asyncpg.Connection):
@@ -49,12 +76,16 @@ class StatelessConnection(asyncpg.Connection):
         return ""
 
 
-async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, settings: Settings, *, read_only: bool = False, **overrides: Any
+) -> asyncpg.Pool:
     options: dict[str, Any] = {
         "min_size": settings.pool_min_size,
         "max_size": settings.pool_max_size,
+        # 0 behind PgBouncer: asyncpg then sends unnamed statements, parsed and executed
+        # before one Sync, so they never outlive the server connection PgBouncer lent.
         "statement_cache_size": settings.statement_cache_size,
-        "server_settings": session_settings(settings),
+        "server_settings": session_settings(settings, read_only=read_only),
         "init": _init_connection,
         "connection_class": StatelessConnection,
         "timeout": settings.connect_timeout_s,
@@ -118,5 +149,19 @@ class Database:
         await self.pool.close()
 
 
-async def open_database(dsn: str, settings: Settings) -> Database:
-    return Database(await create_pool(dsn, settings), settings.pool_acquire_timeout_s)
+async def open_database(dsn: str, settings: Settings, *, read_only: bool = False) -> Database:
+    """The pool for ``dsn``. ``read_only``: a replica's pool, for reads that may lag a little;
+    a write through it fails (on the primary too), unless PgBouncer stands in between."""
+    database = Database(
+        await create_pool(dsn, settings, read_only=read_only), settings.pool_acquire_timeout_s
+    )
+    if settings.pgbouncer:
+        async with database.connection() as conn:
+            mismatches = await settings_mismatches(conn, settings)
+        if mismatches:
+            log.warning(
+                "behind PgBouncer the role's settings apply, and they differ: %s. Set them "
+                "with ALTER ROLE ... SET (docs/operations.md, Behind PgBouncer)",
+                "; ".join(mismatches),
+            )
+    return database

@@ -61,8 +61,10 @@ def _render(
     return response
 
 
-async def _concert(services: AppServices, raw_id: str) -> Concert:
-    concert = await catalog.get_concert(services.db, parse_id(raw_id, "Concert"))
+async def _concert(services: AppServices, raw_id: str, *, primary: bool = False) -> Concert:
+    # Pages read the catalog from the replica when there is one; a booking reads the primary.
+    db = services.db if primary else services.catalog_db
+    concert = await catalog.get_concert(db, parse_id(raw_id, "Concert"))
     if concert is None:
         raise NotFound("We couldn't find that concert. It may have been removed.")
     return concert
@@ -84,7 +86,7 @@ async def concerts(request: Request, services: Services) -> Response:
 
 async def _concert_list(request: Request, services: AppServices, *, home: bool) -> Response:
     session = page_session(request, services.signer)
-    upcoming = await catalog.list_upcoming(services.db)
+    upcoming = await catalog.list_upcoming(services.catalog_db)
     return _render(
         request,
         services,
@@ -162,7 +164,7 @@ async def _book(
 async def book(concert_id: str, request: Request, services: Services) -> Response:
     form = await request.form()
     session = check_csrf(request, services.signer, _text(form.get(CSRF_FIELD)))
-    concert = await _concert(services, concert_id)
+    concert = await _concert(services, concert_id, primary=True)
     tier, quantity, key = _booking_input(form, concert)
     result = await _book(services, session.user_id, tier.id, quantity, key)
     # Read the concert again: the result shows the counts as they are now.

@@ -15,7 +15,7 @@ router = APIRouter(tags=["concerts"])
 @router.get("/concerts", response_model=ListEnvelope[Concert])
 async def list_concerts(services: Services) -> Response:
     """Upcoming concerts, soonest first, each with its tiers and live availability."""
-    concerts = await catalog.upcoming_wire(services.db)
+    concerts = await catalog.upcoming_wire(services.catalog_db)
     return json_response(200, {"success": True, "data": concerts, "count": len(concerts)})
 
 
@@ -25,7 +25,7 @@ async def list_concerts(services: Services) -> Response:
     responses={404: {"model": ErrorBody}},
 )
 async def get_concert(concert_id: str, services: Services) -> Response:
-    concert = await catalog.concert_wire(services.db, parse_id(concert_id, "Concert"))
+    concert = await catalog.concert_wire(services.catalog_db, parse_id(concert_id, "Concert"))
     if concert is None:
         raise NotFound("Concert not found")
     return json_response(200, {"success": True, "data": concert})
