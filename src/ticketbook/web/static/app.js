@@ -130,9 +130,12 @@
 
   /* ---- booking without a reload ---------------------------------------------------- */
 
+  /* aria-disabled, not disabled: a disabled button would drop the keyboard focus. A press
+     while busy is ignored (the form is marked busy), so a double click still sends once. */
   function setBusy(button, busy, label) {
     if (!button) return;
-    button.disabled = busy;
+    if (busy) button.setAttribute("aria-disabled", "true");
+    else button.removeAttribute("aria-disabled");
     button.classList.toggle("is-busy", busy);
     button.setAttribute("aria-busy", busy ? "true" : "false");
     button.textContent = label;
