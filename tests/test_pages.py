@@ -520,3 +520,20 @@ def test_signer_mac_cannot_pass_for_a_token() -> None:
     assert signer.mac("csrf", user.hex) != signer.issue(user).partition(".")[2]
     with pytest.raises(ValueError):
         signer.mac("token", user.hex)
+
+
+def test_a_form_resent_with_another_quantity_books_nothing_more(
+    client: httpx.Client, shared_db: str
+) -> None:
+    concert = make_concert(shared_db, {"GA": 10})
+    tier = concert["tiers"]["GA"]
+    form = booking_form(client.get(f"/concerts/{concert['id']}").text, tier)
+    assert post_form(client, form, quantity="2").status_code == 200
+    # Back to the same form (same key), another quantity, Book again.
+    again = post_form(client, form, quantity="3")
+    assert again.status_code == 409
+    assert "This form was already sent" in text(again.text)
+    assert [b["quantity"] for b in bookings_of(shared_db, session_user(client))] == [2]
+    fresh = next(f for f in forms(again.text) if f.fields.get("tier_id") == tier)
+    assert fresh.fields["quantity"] == "3"
+    assert fresh.fields["idempotency_key"] != form.fields["idempotency_key"]
