@@ -262,12 +262,14 @@ class LocalPostgres:
     """One PostgreSQL 18 server on a loopback port: a primary from initdb, or a streaming
     replica from pg_basebackup of another instance."""
 
-    SETTINGS = (
+    # Small and without fsync for the tests; the measurement script passes durable settings.
+    TEST_SETTINGS = (
         "-c shared_buffers=32MB -c max_connections=60 -c max_wal_senders=4 "
         "-c wal_keep_size=64MB -c fsync=off"
     )
 
-    def __init__(self, bin_dir: Path, root: Path, name: str) -> None:
+    def __init__(self, bin_dir: Path, root: Path, name: str, settings: str = TEST_SETTINGS) -> None:
+        self.settings = settings
         self.bin_dir = bin_dir
         self.root = root
         self.pgdata = root / name
@@ -320,7 +322,7 @@ class LocalPostgres:
         return self
 
     def start(self) -> LocalPostgres:
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} {self.SETTINGS}"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} {self.settings}"
         run(
             [
                 self._bin("pg_ctl"),

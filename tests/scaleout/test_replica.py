@@ -188,4 +188,84 @@ def test_catalog_reads_come_from_the_replica_bookings_from_the_primary(
     }
     report = doctor(pair.primary_url)
     assert report.violations == 0, report.lines
+
+    # The replica goes away: catalog reads answer a prompt 503, bookings go on.
+    pair.replica.stop()
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for _ in range(3):  # every pooled connection notices, one request at a time
+            listed = client.get("/api/concerts")
+            assert listed.status_code == 503, listed.text
+            assert listed.headers.get("Retry-After")
+        booked = client.post(
+            "/api/bookings",
+            json={"ticketTierId": concert["tiers"]["GA"], "quantity": 1},
+            headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert booked.status_code == 200, booked.text
+        mine = client.get(f"/api/bookings/{session['userId']}", headers=headers).json()
+        assert len(mine["data"]) == 2
+    assert tier_counts(pair.primary_url, concert["tiers"]["GA"])["available"] == 16
     print(f"replica test: {dict(statuses)}; {time.monotonic() - started:.1f}s")
+
+
+def test_catalog_falls_back_to_the_primary_when_the_replica_is_gone(
+    pair: Pair, start_server: ServerFactory
+) -> None:
+    """A multi-host READ_DATABASE_URL with target_session_attrs=prefer-standby: asyncpg
+    takes the first host that is a standby, else any that answers. When the replica stops,
+    the catalog's connections reopen on the primary; a plain replica URL answers 503 instead."""
+    upgrade_to_head(pair.primary_url)
+    concert = make_concert(pair.primary_url, {"GA": 10})
+    detail = f"/api/concerts/{concert['id']}"
+    wait_until(
+        "the concert on the replica",
+        lambda: fetchval(pair.replica_url, "SELECT count(*) FROM concerts") == 1,
+    )
+    with_fallback = (
+        f"postgresql://postgres@127.0.0.1:{pair.replica.port},127.0.0.1:{pair.primary.port}"
+        f"/{DATABASE}?target_session_attrs=prefer-standby"
+    )
+    env = {"TICKETBOOK_PAYMENT_SUCCESS_RATE": "1", "TICKETBOOK_POOL_MIN_SIZE": "1"}
+    plain = start_server(pair.primary_url, workers=1, READ_DATABASE_URL=pair.replica_url, **env)
+    falls_back = start_server(pair.primary_url, workers=1, READ_DATABASE_URL=with_fallback, **env)
+    for server in (plain, falls_back):
+        assert httpx.get(server.base_url + detail).status_code == 200
+    # Both servers' catalog pools are connected to the replica.
+    assert (
+        fetchval(
+            pair.replica_url,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ticketbook'",
+        )
+        >= 2
+    )
+
+    pair.replica.stop()
+    with httpx.Client(base_url=plain.base_url, timeout=30) as client:
+        # Without a fallback host: a prompt 503 while the replica is away, bookings go on.
+        listed = client.get("/api/concerts")
+        assert listed.status_code == 503, listed.text
+        assert listed.headers.get("Retry-After")
+        session = client.post("/api/auth/guest").json()
+        booked = client.post(
+            "/api/bookings",
+            json={"ticketTierId": concert["tiers"]["GA"], "quantity": 2},
+            headers={
+                "Authorization": f"Bearer {session['token']}",
+                "Idempotency-Key": str(uuid.uuid4()),
+            },
+        )
+        assert booked.status_code == 200, booked.text
+
+    with httpx.Client(base_url=falls_back.base_url, timeout=30) as client:
+        seen: Counter[int] = Counter()
+
+        def from_primary() -> bool:
+            response = client.get(detail)
+            seen[response.status_code] += 1
+            return response.status_code == 200 and _ga(response.json()["data"]) == 8
+
+        # A pooled connection that was open to the replica fails once (503), then reopens.
+        wait_until("catalog reads from the primary", from_primary)
+        assert set(seen) <= {200, 503}, seen
+        assert client.get("/api/concerts").status_code == 200
+    print(f"fallback: answers while switching {dict(seen)}")
