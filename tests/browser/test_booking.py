@@ -65,9 +65,17 @@ def test_two_fans_race_for_the_last_ticket(new_context: Any, shop: Shop) -> None
     for fan in fans:
         fan.goto(f"/concerts/{concert['id']}")
         expect(fan.locator(f"#tier-{tier} .js-tier-count")).to_have_text("1")
-    buttons = [fan.locator(f"#tier-{tier}").get_by_role("button", name="Book") for fan in fans]
-    for button in buttons:  # both press Book while both pages still show 1 left
-        button.click(no_wait_after=True)
+    # Both press Book while both pages show 1 left. The requests are held in the browsers
+    # until both are on their way, then released together: they race at the server.
+    held: list[Any] = []
+    for fan in fans:
+        fan.route("**/book", lambda route: held.append(route))
+    for fan in fans:
+        fan.locator(f"#tier-{tier}").get_by_role("button", name="Book").click()
+    while len(held) < 2:
+        fans[0].wait_for_timeout(20)
+    for route in held:
+        route.continue_()
 
     outcomes = []
     for fan in fans:
