@@ -91,9 +91,16 @@ def reference(booking_id: uuid.UUID | str) -> str:
     return "TB-" + uuid.UUID(str(booking_id)).hex[:8].upper()
 
 
-def poster_hue(concert_id: uuid.UUID | str) -> int:
-    """A stable colour per concert for its poster band."""
-    return int(hashlib.sha256(str(concert_id).encode()).hexdigest()[:4], 16) % 360
+# Hues for the posters' gradients; white text on any of them meets AA (the poster gradient
+# is dark enough at every hue, see app.css).
+POSTER_HUES = (250, 205, 330, 15, 170, 280, 225, 35, 300, 190)
+
+
+def poster_hue(concert: Concert) -> int:
+    """A colour per concert for its poster band, from its name and artist (so a concert
+    keeps its colour when the catalogue is loaded again)."""
+    key = f"{concert.name}\n{concert.artist}".encode()
+    return POSTER_HUES[int(hashlib.sha256(key).hexdigest()[:4], 16) % len(POSTER_HUES)]
 
 
 Outcome = Literal[
