@@ -15,6 +15,7 @@ from tests.support.api import book, new_guest
 from tests.support.inventory import execute, fetchval, make_concert
 from tests.support.live import EventReader
 from tests.support.server import LiveServer
+from tests.test_observability import metric
 from ticketbook.live.hub import (
     MAX_PAYLOAD_BYTES,
     PUBLISHER_LOCK_ID,
@@ -67,6 +68,14 @@ def test_stream_sends_the_counts_then_bookings_from_other_workers_and_instances(
     reader.wait_for_count(vip, 3)
     book_via(watched, ga, 10)
     reader.wait_for_count(ga, 90)
+    # Metrics: the open stream, both workers listening, one publisher over both instances.
+    watched_metrics = httpx.get(f"{watched.base_url}/metrics").text
+    other_metrics = httpx.get(f"{other.base_url}/metrics").text
+    assert metric(watched_metrics, "ticketbook_live_streams") == 1
+    assert metric(watched_metrics, "ticketbook_live_listening") == 2
+    assert metric(other_metrics, "ticketbook_live_listening") == 1
+    publishers = [metric(t, "ticketbook_live_publishing") for t in (watched_metrics, other_metrics)]
+    assert sum(publishers) == 1
     # An update made outside any app process is announced too: the database is the source.
     execute(
         db_url,

@@ -41,6 +41,7 @@ import orjson
 
 from ticketbook.config import Settings
 from ticketbook.db.urls import asyncpg_dsn
+from ticketbook.observability.metrics import LIVE_CHANGES, LIVE_LISTENING, LIVE_PUBLISHING
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,8 @@ class AvailabilityHub:
             finally:
                 self.connected.clear()
                 self.is_publisher = False
+                LIVE_LISTENING.set(0)
+                LIVE_PUBLISHING.set(0)
                 self._conn = None
                 await _close(conn)
             await asyncio.sleep(backoff)
@@ -272,6 +275,7 @@ class AvailabilityHub:
         conn.add_termination_listener(lambda _c: lost.set())
         await conn.add_listener(CHANNEL, self._on_notify)
         self.connected.set()
+        LIVE_LISTENING.set(1)
         await self._resync(conn)
         previous: Counts | None = None
         next_claim = 0.0
@@ -282,6 +286,7 @@ class AvailabilityHub:
                     "SELECT pg_try_advisory_lock($1)", PUBLISHER_LOCK_ID, timeout=QUERY_TIMEOUT_S
                 )
                 self.is_publisher = bool(claimed)
+                LIVE_PUBLISHING.set(1 if self.is_publisher else 0)
                 if self.is_publisher:
                     log.info("live: this process now publishes availability changes")
                     previous = None  # announce everything once: changes in the handover count
@@ -304,6 +309,7 @@ class AvailabilityHub:
         else:
             changed = {k: v for k, v in current.items() if previous.get(k) != v}
         if changed:
+            LIVE_CHANGES.inc(len(changed))
             await conn.execute(
                 "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
                 CHANNEL,

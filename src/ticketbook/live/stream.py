@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Iterable
 import orjson
 
 from ticketbook.live.hub import AvailabilityHub, Subscription
+from ticketbook.observability.metrics import LIVE_STREAMS
 
 RETRY_MS = 2000
 HEARTBEAT_S = 15.0
@@ -45,6 +46,7 @@ async def availability_stream(
     """``subscription`` was taken before ``snapshot`` was read, so no change falls between
     the two. The stream ends (and unsubscribes) when the client goes away or the hub closes."""
     concert_id = subscription.concert_id
+    LIVE_STREAMS.inc()
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         yield b"".join(availability_event(concert_id, t, n) for t, n in snapshot)
@@ -58,4 +60,5 @@ async def availability_stream(
             yield b"".join(availability_event(concert_id, t, n) for t, n in changes.items())
             await asyncio.sleep(coalesce_s)
     finally:
+        LIVE_STREAMS.dec()
         hub.unsubscribe(subscription)

@@ -50,6 +50,24 @@ POOL_TIMEOUTS = Counter(
     "ticketbook_db_pool_timeouts_total", "Requests refused because no connection came free"
 )
 REAPER_RUNS = Counter("ticketbook_reaper_runs_total", "Reaper rounds", ["result"])
+# Live availability (ticketbook.live): open event streams, processes whose LISTEN connection
+# is up, and processes publishing (exactly one across all instances of a deployment).
+LIVE_STREAMS = Gauge(
+    "ticketbook_live_streams", "Open live-availability event streams", multiprocess_mode="livesum"
+)
+LIVE_LISTENING = Gauge(
+    "ticketbook_live_listening",
+    "Processes whose live-availability LISTEN connection is up",
+    multiprocess_mode="livesum",
+)
+LIVE_PUBLISHING = Gauge(
+    "ticketbook_live_publishing",
+    "Processes publishing availability changes (one per deployment)",
+    multiprocess_mode="livesum",
+)
+LIVE_CHANGES = Counter(
+    "ticketbook_live_changes_published_total", "Tier counts the publisher announced"
+)
 
 _LIVE_FILE = re.compile(r"^gauge_live\w*_(\d+)\.db$")
 
