@@ -537,3 +537,22 @@ def test_a_form_resent_with_another_quantity_books_nothing_more(
     fresh = next(f for f in forms(again.text) if f.fields.get("tier_id") == tier)
     assert fresh.fields["quantity"] == "3"
     assert fresh.fields["idempotency_key"] != form.fields["idempotency_key"]
+
+
+def test_a_past_concert_shows_its_tiers_off_sale(client: httpx.Client, shared_db: str) -> None:
+    concert = make_concert(shared_db, {"GA": 10})
+    execute(
+        shared_db,
+        "UPDATE concerts SET starts_at = now() - interval '1 hour' WHERE id = $1",
+        uuid.UUID(concert["id"]),
+    )
+    html = client.get(f"/concerts/{concert['id']}").text
+    assert "already started" in text(html)
+    form = booking_form(html, concert["tiers"]["GA"])
+    assert form.button_disabled and "quantity" in form.disabled
+    assert "data-live-url" not in html
+    # Posting the form anyway: the engine refuses, nothing is held.
+    result = post_form(client, form)
+    assert result.status_code == 409 and "Tickets are off sale" in text(result.text)
+    assert tier_counts(shared_db, concert["tiers"]["GA"]) == {"available": 10, "total": 10}
+    assert concert["id"] not in client.get("/concerts").text  # not listed as upcoming
