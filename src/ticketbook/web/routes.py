@@ -21,7 +21,7 @@ from ticketbook.api.errors import json_response
 from ticketbook.api.state import AppServices
 from ticketbook.auth.service import ensure_guest
 from ticketbook.catalog import service as catalog
-from ticketbook.domain.errors import InvalidInput, NotFound, Unauthenticated
+from ticketbook.domain.errors import InvalidInput, NotFound
 from ticketbook.domain.schemas import MAX_TICKETS_PER_BOOKING, Concert, TicketTier
 from ticketbook.web import rendering, views
 from ticketbook.web.session import (
@@ -134,25 +134,18 @@ async def _book(
     services: AppServices, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
 ) -> views.BookingResult:
     """Book through the engine (its idempotency makes a resubmitted form replay the first
-    answer). A first booking creates the session's guest row; a resubmission that arrives
-    while the first one is still paying waits for its answer."""
+    answer). A resubmission that arrives while the first one is still paying waits for its
+    answer instead of saying "try later"."""
+    # The session's guest row is made at its first booking (browsing writes nothing). One
+    # primary-key lookup, and no failed hold on the tier's row lock for a first-time fan.
+    await ensure_guest(services.db, user_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
     delay = 0.05
-    guest_ensured = False
     while True:
-        try:
-            stored = await services.engine.book(
-                user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
-            )
-        except Unauthenticated:
-            # The session's guest row doesn't exist yet (nothing is written until a first
-            # booking). The failed attempt changed nothing; create the row and book again.
-            if guest_ensured:
-                raise
-            await ensure_guest(services.db, user_id)
-            guest_ensured = True
-            continue
+        stored = await services.engine.book(
+            user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
+        )
         result = views.booking_result(stored.status_code, stored.body)
         if result.outcome != "in-progress" or loop.time() >= deadline:
             return result
