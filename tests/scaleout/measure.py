@@ -80,6 +80,22 @@ async def _measure(url: str, env: dict[str, str], duration_s: float) -> dict[str
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+    if env.get("MEASURE_RAW_SQL"):
+        # The physical limit, as in the bench: the app's two statements straight from asyncpg.
+        for shape in ("hot-tier", "spread"):
+            await runner._reseed(url)
+            catalog = await runner._catalog(url)
+            tiers = [catalog.hot_tier_id] if shape == "hot-tier" else catalog.tier_ids
+            await runner._settle_database(url)
+            raw = await scenarios.raw_sql(
+                url,
+                tiers,
+                options.booking_clients,
+                options.workers * options.pool_size,
+                duration_s,
+                f"raw-sql-{shape}",
+            )
+            results[f"raw-sql-{shape}"] = raw.summary(**await runner._inventory(url))
     return results
 
 
@@ -117,7 +133,7 @@ def main() -> None:
         bouncers += [wide, narrow]
         via_bouncer = {"TICKETBOOK_PGBOUNCER": "1", "TICKETBOOK_LIVE_DATABASE_URL": url}
         topologies: dict[str, dict[str, str]] = {
-            "direct": {"DATABASE_URL": url},
+            "direct": {"DATABASE_URL": url, "MEASURE_RAW_SQL": "1"},
             "direct-nocache": {"DATABASE_URL": url, "TICKETBOOK_STATEMENT_CACHE_SIZE": "0"},
             "pgbouncer": {"DATABASE_URL": wide.url(DATABASE), **via_bouncer},
             "pgbouncer-squeezed": {"DATABASE_URL": narrow.url(DATABASE), **via_bouncer},
@@ -138,6 +154,15 @@ def main() -> None:
         print()
         print("| topology | browse req/s (p99 ms) | hot-tier req/s | spread req/s | oversold |")
         print("|---|---:|---:|---:|---:|")
+        raw = [r for r in rows["direct"] if "raw-sql-hot-tier" in r]
+        if raw:
+            print(
+                "raw SQL (direct, no HTTP): hot-tier "
+                + " / ".join(f"{r['raw-sql-hot-tier']['throughput_rps']:.0f}" for r in raw)
+                + ", spread "
+                + " / ".join(f"{r['raw-sql-spread']['throughput_rps']:.0f}" for r in raw)
+                + " bookings/s"
+            )
         for name, runs in rows.items():
 
             def cell(shape: str, runs: list[dict[str, Any]] = runs) -> str:
