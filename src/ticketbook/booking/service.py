@@ -224,6 +224,13 @@ class BookingEngine:
             return await self._replay(user_id, key, fingerprint)
         return StoredResponse(200 if settled == "CONFIRMED" else 402, bodies[settled])
 
+    async def stored_answer(
+        self, *, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+    ) -> StoredResponse:
+        """What a booking's key answers now, read-only: for waiting on a request in flight
+        without taking the tier's lock again."""
+        return await self._replay(user_id, key, booking_fingerprint(tier_id, quantity))
+
     async def _replay(self, user_id: uuid.UUID, key: uuid.UUID, fingerprint: str) -> StoredResponse:
         stored = await self.db.fetchrow(queries.FIND_KEY_SQL, user_id, key)
         if stored is None:  # pragma: no cover - the key row is never deleted while in use

@@ -142,15 +142,18 @@ async def _book(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
     delay = 0.05
+    stored = await services.engine.book(
+        user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
+    )
     while True:
-        stored = await services.engine.book(
-            user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
-        )
         result = views.booking_result(stored.status_code, stored.body)
         if result.outcome != "in-progress" or loop.time() >= deadline:
             return result
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
+        stored = await services.engine.stored_answer(
+            user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
+        )
 
 
 @router.post("/concerts/{concert_id}/book")
