@@ -152,8 +152,11 @@ def main() -> None:
                     flush=True,
                 )
         print()
-        print("| topology | browse req/s (p99 ms) | hot-tier req/s | spread req/s | oversold |")
-        print("|---|---:|---:|---:|---:|")
+        print(
+            "| topology | browse req/s (p99 ms) | hot-tier req/s | spread req/s | oversold "
+            "| doctor |"
+        )
+        print("|---|---:|---:|---:|---:|---|")
         raw = [r for r in rows["direct"] if "raw-sql-hot-tier" in r]
         if raw:
             print(
@@ -173,12 +176,12 @@ def main() -> None:
                 )
 
             p99 = " / ".join(f"{r['browse']['p99_ms']:.0f}" for r in runs)
-            oversold = sum(
-                r[s]["inventory"]["oversold_tickets"] for r in runs for s in ("hot-tier", "spread")
-            )
+            checks = [r[s]["inventory"] for r in runs for s in ("hot-tier", "spread")]
+            oversold = sum(c["oversold_tickets"] for c in checks)
+            doctor = "clean" if all(c["doctor"] == "clean" for c in checks) else "VIOLATIONS"
             print(
                 f"| {name} | {cell('browse')} ({p99}) | {cell('hot-tier')} | {cell('spread')} | "
-                f"{oversold} |"
+                f"{oversold} | {doctor} |"
             )
     finally:
         for bouncer in bouncers:
