@@ -4,7 +4,6 @@ taken on the demo catalogue plus two concerts that really sold (nearly) out."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,8 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     Shop,
     off_loop,
-    require_chromium,
-    start_shop,
 )
 from tests.support.api import book, new_guest
-from tests.support.databases import DatabaseFactory
 from ticketbook.catalog.demo import seed
 
 EXTRA_CONCERTS = [
@@ -98,16 +94,6 @@ def _sell(base_url: str, tier_id: str, tickets: int) -> None:
             quantity = min(10, tickets)
             assert book(api, guest, tier_id, quantity).status_code == 200
             tickets -= quantity
-
-
-@pytest.fixture(scope="module")
-def shop(databases: DatabaseFactory, data_dir: Path) -> Iterator[Shop]:
-    require_chromium()
-    shop = start_shop(databases, data_dir)
-    try:
-        yield shop
-    finally:
-        shop.server.stop()
 
 
 @pytest.fixture(scope="module")
