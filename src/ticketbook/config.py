@@ -34,6 +34,30 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_secret(name: str) -> tuple[str | None, Path | None]:
+    """``name`` from the environment, or the stripped contents of the file ``name``_FILE
+    names (so a secret can live in a file outside the repo, e.g. a mounted secret), and
+    that file's path."""
+    value = os.environ.get(name) or None
+    file_name = os.environ.get(f"{name}_FILE") or None
+    if file_name is None:
+        return value, None
+    if value is not None:
+        raise ConfigError(f"set {name} or {name}_FILE, not both")
+    path = Path(file_name).expanduser()
+    try:
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{name}_FILE: cannot read {path}: {reason}") from exc
+    if not text:
+        raise ConfigError(f"{name}_FILE: {path} is empty")
+    return text, path
+
+
+ENVIRONMENTS = ("development", "production")
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "ticketbook"
@@ -65,6 +89,78 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class RateRule:
+    """At most ``limit`` requests per ``window_s`` seconds for one key; limit 0 means off."""
+
+    limit: int
+    window_s: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> RateRule:
+        text = raw.strip().lower()
+        if text in {"0", "off"}:
+            return cls(0, 1)
+        count, sep, seconds = text.partition("/")
+        try:
+            rule = cls(int(count), int(seconds) if sep else 60)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must look like 10/60 (requests/seconds) or off, got {raw!r}"
+            ) from None
+        if rule.limit < 0 or not 1 <= rule.window_s <= 86400:
+            raise ConfigError(f"{name}: need requests >= 0 and 1 <= seconds <= 86400")
+        return rule
+
+
+def _env_rate(name: str, default: str) -> RateRule:
+    return RateRule.parse(name, os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Abuse limits: request rates per account and per client address, and the per-fan cap on
+    tickets for one concert (enforced inside the hold)."""
+
+    max_tickets_per_concert: int = 10
+    login_per_account: RateRule = RateRule(10, 300)
+    login_per_address: RateRule = RateRule(30, 60)
+    register_per_account: RateRule = RateRule(5, 3600)
+    register_per_address: RateRule = RateRule(20, 3600)
+    booking_per_account: RateRule = RateRule(30, 60)
+    booking_per_address: RateRule = RateRule(600, 60)
+
+    @classmethod
+    def from_env(cls) -> LimitSettings:
+        defaults = cls()
+        rules = {
+            name: _env_rate(f"TICKETBOOK_RATE_{name.upper()}", _rule_text(getattr(defaults, name)))
+            for name in RATE_RULE_NAMES
+        }
+        cap = _env_int("TICKETBOOK_MAX_TICKETS_PER_CONCERT", defaults.max_tickets_per_concert)
+        if cap < 1:
+            raise ConfigError("TICKETBOOK_MAX_TICKETS_PER_CONCERT must be at least 1")
+        return cls(max_tickets_per_concert=cap, **rules)
+
+
+RATE_RULE_NAMES = (
+    "login_per_account",
+    "login_per_address",
+    "register_per_account",
+    "register_per_address",
+    "booking_per_account",
+    "booking_per_address",
+)
+
+
+def _rule_text(rule: RateRule) -> str:
+    return f"{rule.limit}/{rule.window_s}" if rule.enabled else "off"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     # A read-only copy (streaming replica) for catalog reads; unset means the primary.
@@ -75,7 +171,13 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 8000
+    # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated IPs, or "*").
+    forwarded_allow_ips: str = "127.0.0.1"
     secret_key: str | None = None
+    # The file secret_key was read from (TICKETBOOK_SECRET_KEY_FILE), if it came from one.
+    secret_key_file: Path | None = None
+    # "production" refuses to start without a strong, explicitly given signing key.
+    environment: str = "development"
     hold_seconds: float = 600.0
     lock_timeout_ms: int = 2000
     statement_timeout_ms: int = 10000
@@ -96,6 +198,9 @@ class Settings:
     live_database_url: str | None = None
     live_poll_interval_s: float = 0.2
     payment: PaymentSettings = field(default_factory=PaymentSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    # How long a sign-in (API token or page session) lasts before it must be renewed.
+    session_ttl_s: int = 30 * 24 * 3600
 
     @property
     def pgdata_dir(self) -> Path:
@@ -114,14 +219,24 @@ class Settings:
         )
         payment.validate()
         pgbouncer = _env_bool("TICKETBOOK_PGBOUNCER", False)
+        secret_key, secret_key_file = _env_secret("TICKETBOOK_SECRET_KEY")
+        environment = (os.environ.get("TICKETBOOK_ENV") or "development").strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(
+                f"TICKETBOOK_ENV must be development or production, "
+                f"got {os.environ['TICKETBOOK_ENV']!r}"
+            )
         settings = cls(
-            database_url=os.environ.get("DATABASE_URL") or None,
-            read_database_url=os.environ.get("READ_DATABASE_URL") or None,
+            database_url=_env_secret("DATABASE_URL")[0],
+            read_database_url=_env_secret("READ_DATABASE_URL")[0],
             pgbouncer=pgbouncer,
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
             host=os.environ.get("TICKETBOOK_HOST", "127.0.0.1"),
             port=_env_int("TICKETBOOK_PORT", 8000),
-            secret_key=os.environ.get("TICKETBOOK_SECRET_KEY") or None,
+            forwarded_allow_ips=os.environ.get("TICKETBOOK_FORWARDED_ALLOW_IPS") or "127.0.0.1",
+            secret_key=secret_key,
+            secret_key_file=secret_key_file,
+            environment=environment,
             hold_seconds=_env_float("TICKETBOOK_HOLD_SECONDS", 600.0),
             lock_timeout_ms=_env_int("TICKETBOOK_LOCK_TIMEOUT_MS", 2000),
             statement_timeout_ms=_env_int("TICKETBOOK_STATEMENT_TIMEOUT_MS", 10000),
@@ -142,7 +257,11 @@ class Settings:
             live_database_url=os.environ.get("TICKETBOOK_LIVE_DATABASE_URL") or None,
             live_poll_interval_s=_env_float("TICKETBOOK_LIVE_POLL_INTERVAL_S", 0.2),
             payment=payment,
+            limits=LimitSettings.from_env(),
+            session_ttl_s=_env_int("TICKETBOOK_SESSION_TTL_S", 30 * 24 * 3600),
         )
+        if not 60 <= settings.session_ttl_s <= 400 * 24 * 3600:
+            raise ConfigError("TICKETBOOK_SESSION_TTL_S must be between 60 and 34560000")
         if not 0.01 <= settings.live_poll_interval_s <= 60:
             raise ConfigError("TICKETBOOK_LIVE_POLL_INTERVAL_S must be between 0.01 and 60")
         if pgbouncer and settings.database_url and not settings.live_database_url:

@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from ticketbook import __version__
 from ticketbook.api.errors import install_error_handlers, json_response
 from ticketbook.api.limits import BodySizeLimit
 from ticketbook.api.openapi import build_openapi
-from ticketbook.api.routes import auth, bookings, concerts, health, live, testing
+from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer, testing
+from ticketbook.api.security_headers import SecurityHeaders
 from ticketbook.api.state import AppServices
 from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.tokens import TokenSigner
@@ -28,7 +30,15 @@ from ticketbook.observability.metrics import render as render_metrics
 from ticketbook.observability.middleware import RequestObserver
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
+from ticketbook.ratelimit.limiter import RateLimiter
 from ticketbook.web.app import install_pages
+
+
+class TicketBookApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Security headers go outside everything, Starlette's ServerErrorMiddleware included:
+        # that one answers a 500 straight to the server, past any add_middleware() layer.
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def build_app(
@@ -44,6 +54,9 @@ def build_app(
         dsn = database_url or settings.database_url
         if dsn is None:
             raise RuntimeError("no database URL: start through `ticketbook serve`")
+        # First, so a worker refuses a bad production key before it opens any connection.
+        signer = TokenSigner(load_secret_key(settings))
+        dsn = asyncpg_dsn(dsn)
         db = await open_database(dsn, settings)
         read_db = (
             await open_database(asyncpg_dsn(settings.read_database_url), settings, read_only=True)
@@ -51,10 +64,13 @@ def build_app(
             else None
         )
         payment_gateway = gateway or SimulatedGateway(settings.payment)
+        limiter = RateLimiter(db, settings.limits)
         engine = BookingEngine(
             db=db,
             gateway=payment_gateway,
             hold_seconds=settings.hold_seconds,
+            max_tickets_per_concert=settings.limits.max_tickets_per_concert,
+            limiter=limiter,
             # A little over the provider's own timeout, as a backstop.
             payment_timeout_s=settings.payment.timeout_ms / 1000.0 + 1.0,
         )
@@ -67,7 +83,8 @@ def build_app(
             db=db,
             gateway=payment_gateway,
             engine=engine,
-            signer=TokenSigner(load_secret_key(settings)),
+            signer=signer,
+            limiter=limiter,
             live=live_hub,
             read_db=read_db,
         )
@@ -91,7 +108,7 @@ def build_app(
                 await read_db.close()
             await db.close()
 
-    app = FastAPI(
+    app = TicketBookApp(
         title="TicketBook",
         version=__version__,
         description="Concert tickets that are never oversold, never double-booked, never lost.",
@@ -104,7 +121,7 @@ def build_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it wraps everything: every answer gets a request id and is counted.
     app.add_middleware(RequestObserver, access_log=settings.access_log)
-    for module in (health, concerts, live, auth, bookings):
+    for module in (health, concerts, live, auth, bookings, organizer):
         app.include_router(module.router, prefix="/api")
     if settings.enable_test_routes:
         app.include_router(testing.router, prefix="/api")

@@ -9,7 +9,9 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ticketbook.api.state import AppServices
-from ticketbook.domain.errors import NotFound, Unauthenticated
+from ticketbook.auth.identity import Identity
+from ticketbook.auth.service import identify
+from ticketbook.domain.errors import Forbidden, NotFound, Unauthenticated
 
 
 class UnsupportedMediaType(Exception):
@@ -30,26 +32,63 @@ Services = Annotated[AppServices, Depends(get_services)]
 
 # Declares the bearer scheme in the OpenAPI document; we check the header ourselves so that
 # every failure gets our error body.
-bearer_scheme = HTTPBearer(auto_error=False, description="Token from POST /api/auth/guest")
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="A token from POST /api/auth/login (an account) or POST /api/auth/guest",
+)
 
 
-async def current_user_id(
-    services: Services,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> uuid.UUID:
+def _bearer_token(authorization: str | None) -> str | None:
     if not authorization:
-        raise Unauthenticated("Sign in first: send Authorization: Bearer <token>")
+        return None
     scheme, _sep, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Authorization must be: Bearer <token>")
-    user_id = services.signer.verify(token.strip())
-    if user_id is None:
-        raise Unauthenticated("Invalid token")
-    return user_id
+    return token.strip()
 
 
+async def optional_identity(
+    services: Services,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Identity | None:
+    """The caller, or None when no Authorization is sent; a bad token is still refused."""
+    token = _bearer_token(authorization)
+    if token is None:
+        return None
+    identity = await identify(services.db, services.signer, token)
+    if identity is None:
+        raise Unauthenticated("Invalid or expired token; sign in again")
+    return identity
+
+
+async def current_identity(
+    identity: Annotated[Identity | None, Depends(optional_identity)],
+) -> Identity:
+    if identity is None:
+        raise Unauthenticated("Sign in first: send Authorization: Bearer <token>")
+    return identity
+
+
+async def current_user_id(identity: Annotated[Identity, Depends(current_identity)]) -> uuid.UUID:
+    return identity.user_id
+
+
+async def current_organizer(identity: Annotated[Identity, Depends(current_identity)]) -> Identity:
+    if not identity.is_organizer:
+        raise Forbidden("Only organizers can do this")
+    return identity
+
+
+OptionalIdentity = Annotated[Identity | None, Depends(optional_identity)]
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 CurrentUser = Annotated[uuid.UUID, Depends(current_user_id)]
+CurrentOrganizer = Annotated[Identity, Depends(current_organizer)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else None
 
 
 async def require_json(request: Request) -> None:

@@ -20,12 +20,37 @@ from ticketbook.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 
 log = logging.getLogger(__name__)
 
-STATUS_FOR = {Unauthenticated: 401, NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400}
+STATUS_FOR: dict[type[DomainError], int] = {
+    Unauthenticated: 401,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    InvalidInput: 400,
+    RateLimited: 429,
+}
+
+
+def status_for(exc: DomainError) -> int:
+    """The HTTP status of a domain error (a subclass answers as its kind does)."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS_FOR:
+            return STATUS_FOR[kind]
+    return 400
+
+
+def error_headers(exc: DomainError) -> dict[str, str] | None:
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
+
 
 # The database is down, restarting, or too busy: tell the client when to retry.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
@@ -86,9 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def on_domain(_: Request, exc: DomainError) -> Response:
-        status = STATUS_FOR.get(type(exc), 400)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return error_response(status, exc.code, exc.message, headers=headers)
+        return error_response(status_for(exc), exc.code, exc.message, headers=error_headers(exc))
 
     @app.exception_handler(UnsupportedMediaType)
     async def on_media_type(_: Request, __: UnsupportedMediaType) -> Response:

@@ -10,6 +10,7 @@ from ticketbook.config import Settings
 from ticketbook.db.pool import Database
 from ticketbook.live.hub import AvailabilityHub
 from ticketbook.payments.gateway import PaymentGateway
+from ticketbook.ratelimit.limiter import RateLimiter
 
 
 @dataclass
@@ -19,6 +20,7 @@ class AppServices:
     gateway: PaymentGateway
     engine: BookingEngine
     signer: TokenSigner
+    limiter: RateLimiter
     # Live availability for the pages' event streams (None when background jobs are off).
     live: AvailabilityHub | None = None
     # Catalog reads (concert list and pages): a replica's pool when READ_DATABASE_URL is set,

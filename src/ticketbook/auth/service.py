@@ -1,9 +1,13 @@
-"""Identity: guests get a server-issued id and a token; nobody picks their own userId."""
+"""Identity: guests get a server-issued id and a token; nobody picks their own userId.
+Accounts (auth/accounts.py) sign in for a revocable session token."""
 
 from __future__ import annotations
 
 import uuid
 
+from ticketbook.auth.identity import Identity
+from ticketbook.auth.sessions import is_session_token, resolve_session
+from ticketbook.auth.tokens import TokenSigner
 from ticketbook.db.pool import Database
 
 
@@ -21,3 +25,15 @@ async def ensure_guest(db: Database, user_id: uuid.UUID) -> None:
     await db.execute(
         "INSERT INTO users (id, role) VALUES ($1, 'guest') ON CONFLICT (id) DO NOTHING", user_id
     )
+
+
+async def identify(db: Database, signer: TokenSigner, token: str) -> Identity | None:
+    """The identity a bearer token or session cookie names, else None.
+
+    Account sessions are looked up (they can be revoked); guest tokens are checked by their
+    signature alone, so a guest's requests cost no extra database trip.
+    """
+    if is_session_token(token):
+        return await resolve_session(db, token)
+    user_id = signer.verify(token)
+    return Identity(user_id, "guest") if user_id is not None else None

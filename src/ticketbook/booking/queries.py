@@ -14,9 +14,12 @@ BOOKING_COLUMNS = """
 # any wait, so two holds can never both take the last ticket), create the PENDING booking and
 # its payment attempt, and claim the idempotency key, all in one atomic statement. A duplicate
 # key raises unique_violation, which undoes the whole statement, tickets included.
+# The per-fan cap is checked by tb_tickets_held (migration 0002): it serializes one fan's holds
+# on one concert and counts what that fan holds with a fresh snapshot, inside this statement.
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
 #   $6 hold seconds, $7 our payment key, and the bodies a rejection stores:
-#   $8 unknown tier (404), $9 not enough tickets (409), $10 concert already started (409)
+#   $8 unknown tier (404), $9 not enough tickets (409), $10 concert already started (409),
+#   $11 the most tickets one user may hold for one concert, $12 over that cap (409)
 HOLD_SQL = """
 WITH tier AS (
     UPDATE ticket_tiers t
@@ -24,6 +27,7 @@ WITH tier AS (
       FROM concerts c
      WHERE t.id = $1 AND t.available_quantity >= $2
        AND c.id = t.concert_id AND c.starts_at > now()
+       AND tb_tickets_held($3, t.concert_id) <= $11 - $2
  RETURNING t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
 ), booking AS (
     INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
@@ -38,27 +42,37 @@ WITH tier AS (
     SELECT id, concert_id, total_cents, currency, $7, 'PENDING' FROM booking
  RETURNING id
 ), tier_state AS (
-    SELECT t.id IS NOT NULL AS found, coalesce(c.starts_at <= now(), false) AS over
+    SELECT t.id IS NOT NULL AS found, coalesce(c.starts_at <= now(), false) AS over,
+           t.concert_id
       FROM (VALUES (1)) AS one (x)
       LEFT JOIN ticket_tiers t ON t.id = $1
       LEFT JOIN concerts c ON c.id = t.concert_id
+), outcome AS (
+    -- Why there is no booking, if there is none. The cap is asked again only then.
+    SELECT booking.id AS booking_id,
+           CASE WHEN booking.id IS NOT NULL THEN NULL
+                WHEN NOT s.found THEN 'unknown_tier'
+                WHEN s.over THEN 'concert_over'
+                WHEN tb_tickets_held($3, s.concert_id) > $11 - $2 THEN 'ticket_cap'
+                ELSE 'not_enough' END AS rejection
+      FROM tier_state s LEFT JOIN booking ON true
 ), claim AS (
     INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, response_status,
                                   response_body, completed_at)
-    SELECT $3, $4, $5, booking.id,
-           CASE WHEN booking.id IS NOT NULL THEN NULL WHEN s.found THEN 409 ELSE 404 END,
-           CASE WHEN booking.id IS NOT NULL THEN NULL
-                WHEN NOT s.found THEN $8::jsonb
-                WHEN s.over THEN $10::jsonb
-                ELSE $9::jsonb END,
-           CASE WHEN booking.id IS NULL THEN now() END
-      FROM tier_state s LEFT JOIN booking ON true
+    SELECT $3, $4, $5, o.booking_id,
+           CASE WHEN o.rejection IS NULL THEN NULL WHEN o.rejection = 'unknown_tier' THEN 404
+                ELSE 409 END,
+           CASE o.rejection WHEN 'unknown_tier' THEN $8::jsonb
+                            WHEN 'concert_over' THEN $10::jsonb
+                            WHEN 'ticket_cap' THEN $12::jsonb
+                            WHEN 'not_enough' THEN $9::jsonb END,
+           CASE WHEN o.booking_id IS NULL THEN now() END
+      FROM outcome o
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.hold_expires_at,
-       b.created_at, (SELECT id FROM payment) AS payment_id, s.found AS tier_found,
-       s.over AS concert_over
-  FROM tier_state s
+       b.created_at, (SELECT id FROM payment) AS payment_id, o.rejection
+  FROM outcome o
   LEFT JOIN booking b ON true
   LEFT JOIN tier ON true
   LEFT JOIN concerts c ON c.id = b.concert_id

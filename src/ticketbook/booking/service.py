@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -28,6 +29,7 @@ from ticketbook.observability.metrics import (
     REFUNDS,
 )
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, PaymentGateway
+from ticketbook.ratelimit.limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +125,50 @@ KEY_REUSED_BODY = _body(KEY_REUSED)
 SETTLE_STATUSES = ("CONFIRMED", "FAILED", "EXPIRED")
 
 
+def ticket_cap_body(cap: int) -> dict[str, Any]:
+    return _body(
+        ErrorBody(
+            error="TICKET_LIMIT_REACHED",
+            message=f"You can hold at most {cap} tickets for one concert",
+        )
+    )
+
+
 @dataclass(frozen=True)
 class BookingEngine:
     db: Database
     gateway: PaymentGateway
     hold_seconds: float
     payment_timeout_s: float
+    max_tickets_per_concert: int = 10
+    # Counts booking attempts per account and client address (None: no limits).
+    limiter: RateLimiter | None = None
+
+    @cached_property
+    def _ticket_cap_body(self) -> dict[str, Any]:
+        return ticket_cap_body(self.max_tickets_per_concert)
+
+    @cached_property
+    def _rejections(self) -> dict[str, dict[str, Any]]:
+        return {
+            "concert_over": CONCERT_OVER_BODY,
+            "ticket_cap": self._ticket_cap_body,
+            "not_enough": NOT_ENOUGH_TICKETS_BODY,
+        }
 
     async def book(
-        self, *, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+        self,
+        *,
+        user_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        quantity: int,
+        key: uuid.UUID,
+        address: str | None = None,
     ) -> StoredResponse:
-        """Hold, pay, settle; the answer is what the idempotency key will replay."""
+        """Hold, pay, settle; the answer is what the idempotency key will replay. Raises
+        RateLimited (nothing changed) when the caller books too often."""
+        if self.limiter is not None:
+            await self.limiter.hit("booking", account=str(user_id), address=address)
         result = await self._book(user_id, tier_id, quantity, key)
         BOOKINGS.labels(outcome_label(result)).inc()
         return result
@@ -156,6 +191,8 @@ class BookingEngine:
                 UNKNOWN_TIER_BODY,
                 NOT_ENOUGH_TICKETS_BODY,
                 CONCERT_OVER_BODY,
+                self.max_tickets_per_concert,
+                self._ticket_cap_body,
             )
         except asyncpg.UniqueViolationError:
             return await self._replay(user_id, key, fingerprint)
@@ -164,10 +201,10 @@ class BookingEngine:
             raise Unauthenticated("Your session is no longer valid; sign in again") from None
         assert row is not None
         if row["id"] is None:
-            if not row["tier_found"]:
+            rejection: str = row["rejection"]
+            if rejection == "unknown_tier":
                 return StoredResponse(404, UNKNOWN_TIER_BODY)
-            rejection = CONCERT_OVER_BODY if row["concert_over"] else NOT_ENOUGH_TICKETS_BODY
-            return StoredResponse(409, rejection)
+            return StoredResponse(409, self._rejections[rejection])
 
         HOLDS_CREATED.inc()
         # The hold is committed and no lock or transaction is open while we wait on the provider.

@@ -1,9 +1,10 @@
-"""`ticketbook` command line: serve, migrate, seed, doctor, openapi."""
+"""`ticketbook` command line: serve, migrate, user, seed, doctor, bench, openapi."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import logging.config
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import asyncpg
 
+from ticketbook.auth.identity import Role
+from ticketbook.auth.secrets import check_production_key
 from ticketbook.config import ConfigError, Settings
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
@@ -37,6 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("migrate", help="apply pending database migrations")
+
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser(
+        "create",
+        help="create an account (asks for the password, or reads it with --password-stdin); "
+        "with --organizer an existing account becomes an organizer",
+    )
+    create.add_argument("email")
+    create.add_argument("--organizer", action="store_true", help="give it the organizer role")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
 
     seed = commands.add_parser("seed", help="load the demo concerts")
     seed.add_argument("--reset", action="store_true", help="wipe all data, bookings included")
@@ -76,8 +92,10 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     # Workers are separate processes: hand them the resolved URL (the embedded server's
-    # socket) through the environment, so none of them starts a server of its own.
-    os.environ["DATABASE_URL"] = database_url
+    # socket) through the environment, so none of them starts a server of its own. Given as
+    # DATABASE_URL_FILE, they read that file themselves: its password stays out of the env.
+    if not os.environ.get("DATABASE_URL_FILE"):
+        os.environ["DATABASE_URL"] = database_url
     # Every worker writes its metrics here; /metrics, answered by any worker, sums them.
     metrics_dir = tempfile.mkdtemp(prefix="ticketbook-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -93,6 +111,10 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
         access_log=False,
         log_config=logging_config(),
         timeout_graceful_shutdown=settings.graceful_timeout_s,
+        # X-Forwarded-Proto/-For count only from these proxies: the scheme decides HSTS and
+        # the session cookie's Secure flag.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
@@ -106,6 +128,44 @@ async def _seed(database_url: str, *, reset: bool, if_empty: bool) -> int:
         return await seed(conn, reset=reset, if_empty=if_empty)
     finally:
         await conn.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to ask for the password on: pass --password-stdin")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
+async def _user_create(database_url: str, args: argparse.Namespace, settings: Settings) -> int:
+    from ticketbook.auth.accounts import create_account, normalize_email, set_role
+    from ticketbook.db.pool import open_database
+    from ticketbook.domain.errors import DomainError, EmailTaken
+
+    role: Role = "organizer" if args.organizer else "fan"
+    email = normalize_email(args.email)
+    db = await open_database(database_url, settings)
+    try:
+        try:
+            user_id, _ = await create_account(db, email, _read_password(args.password_stdin), role)
+        except EmailTaken:
+            if not args.organizer:
+                print(f"ticketbook: {email} already has an account", file=sys.stderr)
+                return 1
+            promoted = await set_role(db, email, "organizer")
+            print(f"{email} already had an account; it is an organizer now ({promoted})")
+            return 0
+        except DomainError as exc:
+            print(f"ticketbook: {exc.message}", file=sys.stderr)
+            return 2
+    finally:
+        await db.close()
+    print(f"created {role} {email} ({user_id})")
+    return 0
 
 
 async def _doctor(database_url: str, stuck_grace: float) -> int:
@@ -137,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 sys.stdout.write(text)
             return 0
+        if args.command == "serve":
+            # Before the database starts: a bad production key should cost nothing.
+            check_production_key(settings)
         database_url = resolve_database_url(settings)
         if args.command == "serve":
             return _serve(settings, args, database_url)
@@ -153,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else "concerts exist; left as they are"
             )
             return 0
+        if args.command == "user":
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            return asyncio.run(_user_create(database_url, args, settings))
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
         if args.command == "bench":

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -37,6 +38,7 @@ TIER_TYPES = ("VIP", "FRONT_ROW", "GA")
 BOOKING_STATUSES = ("PENDING", "CONFIRMED", "FAILED", "EXPIRED", "CANCELLED")
 PAYMENT_STATUSES = ("PENDING", "SUCCEEDED", "DECLINED", "TIMEOUT", "ERROR", "REFUNDED", "VOIDED")
 USER_ROLES = ("guest", "fan", "organizer")
+SESSION_KINDS = ("api", "page")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -60,11 +62,64 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", USER_ROLES), name="role_valid"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", USER_ROLES), name="role_valid"),
+        # A guest has no credentials; an account (fan, organizer) has both.
+        CheckConstraint(
+            "(role = 'guest') = (email IS NULL) AND (email IS NULL) = (password_hash IS NULL)",
+            name="account_has_credentials",
+        ),
+        # Stored normalized (see auth/accounts.py), so uniqueness is case-insensitive.
+        CheckConstraint(
+            "email = lower(email) AND length(email) BETWEEN 3 AND 254", name="email_normalized"
+        ),
+        UniqueConstraint("email"),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     role: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'guest'"))
+    email: Mapped[str | None] = mapped_column(Text)
+    # argon2id, in the PHC string format (parameters and salt included).
+    password_hash: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
+
+
+class AuthSession(Base):
+    """A signed-in session: an API bearer token or a page cookie. Only its SHA-256 is kept, so
+    a leaked table grants nothing; logging out sets revoked_at."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SESSION_KINDS), name="kind_valid"),
+        CheckConstraint("length(token_hash) = 32", name="token_hash_sha256"),
+        UniqueConstraint("token_hash"),
+        Index("ix_auth_sessions_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitBucket(Base):
+    """Fixed-window request counters shared by every worker and host. UNLOGGED: counters are
+    worth no WAL, and losing them in a crash only resets the windows."""
+
+    __tablename__ = "rate_limit_buckets"
+    __table_args__ = (
+        CheckConstraint("hits >= 0", name="hits_not_negative"),
+        {"prefixes": ["UNLOGGED"]},
+    )
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class Concert(Base):
@@ -72,6 +127,7 @@ class Concert(Base):
     __table_args__ = (
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
         Index("ix_concerts_starts_at", "starts_at"),
+        Index("ix_concerts_organizer_id", "organizer_id"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -80,6 +136,10 @@ class Concert(Base):
     venue: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The organizer who created it and alone sees its sales (NULL for the demo concerts).
+    organizer_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id")
+    )
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -126,6 +186,14 @@ class Booking(Base):
         ),
         # Doctor and sales reports sum live bookings per tier.
         Index("ix_bookings_tier_id_status", "tier_id", "status"),
+        # The per-fan cap: tickets a user holds or owns for one concert, read inside the hold.
+        Index(
+            "ix_bookings_live_user_id_concert_id",
+            "user_id",
+            "concert_id",
+            postgresql_include=["quantity"],
+            postgresql_where=text("status IN ('PENDING', 'CONFIRMED')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()

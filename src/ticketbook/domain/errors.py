@@ -29,3 +29,21 @@ class Conflict(DomainError):
 
 class InvalidInput(DomainError):
     code = "INVALID_INPUT"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "INVALID_CREDENTIALS"
+
+
+class EmailTaken(Conflict):
+    code = "EMAIL_TAKEN"
+
+
+class RateLimited(DomainError):
+    """Too many requests for one account or client address; retry after ``retry_after_s``."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -112,6 +112,87 @@ class GuestSession(ApiModel):
     token: str
 
 
+Role = Literal["guest", "fan", "organizer"]
+
+
+class Credentials(ApiModel):
+    """Body of POST /api/auth/register and /api/auth/login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[StrictStr, Field(min_length=1, max_length=320)]
+    password: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+
+
+class AccountSession(ApiModel):
+    """A signed-in account and its bearer token (shown once; revoke it with logout)."""
+
+    success: bool = True
+    user_id: uuid.UUID
+    email: str
+    role: Role
+    token: str
+    expires_at: datetime
+    moved_bookings: int = Field(
+        0, description="Bookings a guest brought into the account it registered"
+    )
+
+
+class Me(ApiModel):
+    success: bool = True
+    user_id: uuid.UUID
+    role: Role
+    email: str | None
+
+
+class Done(ApiModel):
+    success: bool = True
+    message: str
+
+
+class NewTier(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier_type: TierType
+    price_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)]
+    total_quantity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+
+
+class NewConcert(ApiModel):
+    """Body of POST /api/concerts (organizers only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    artist: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    venue: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    description: Annotated[StrictStr, Field(max_length=2000)] = ""
+    date: datetime
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    ticket_tiers: Annotated[list[NewTier], Field(min_length=1, max_length=3)]
+
+
+class TierSales(ApiModel):
+    tier_id: uuid.UUID
+    tier_type: TierType
+    price_cents: int
+    total_quantity: int
+    available_quantity: int
+    held_quantity: int = Field(description="In PENDING bookings (being paid for)")
+    sold_quantity: int = Field(description="In CONFIRMED bookings")
+    revenue_cents: int
+    currency: str
+
+
+class ConcertSales(ApiModel):
+    concert_id: uuid.UUID
+    name: str
+    date: datetime
+    tiers: list[TierSales]
+    sold_quantity: int
+    revenue_cents: int
+
+
 class Readiness(ApiModel):
     success: bool
     status: Literal["ready", "not_ready"]

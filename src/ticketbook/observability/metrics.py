@@ -38,6 +38,10 @@ HOLDS_EXPIRED = Counter(
 )
 PAYMENTS = Counter("ticketbook_payments_total", "Payment attempts by outcome", ["outcome"])
 REFUNDS = Counter("ticketbook_refunds_total", "Refunds the provider made")
+RATE_LIMITED = Counter(
+    "ticketbook_rate_limited_total", "Requests refused with 429, by action", ["action"]
+)
+SIGN_INS = Counter("ticketbook_sign_ins_total", "Sign-in attempts by outcome", ["outcome"])
 POOL_IN_USE = Gauge(
     "ticketbook_db_pool_in_use", "Database connections in use", multiprocess_mode="livesum"
 )

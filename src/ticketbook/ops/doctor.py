@@ -40,10 +40,9 @@ SELECT count(*) FROM bookings
  WHERE status = 'PENDING' AND hold_expires_at < now() - make_interval(secs => $1)
 """
 
+# $1: every table the models define.
 CONSTRAINTS_SQL = """
-SELECT conname, convalidated FROM pg_constraint
- WHERE conrelid = ANY (ARRAY['users','concerts','ticket_tiers','bookings','payments',
-                             'idempotency_keys']::regclass[])
+SELECT conname, convalidated FROM pg_constraint WHERE conrelid = ANY ($1::regclass[])
 """
 
 
@@ -94,7 +93,10 @@ async def diagnose(conn: asyncpg.Connection, stuck_grace_s: float = 60.0) -> Rep
             count = await conn.fetchval(sql)
             if count:
                 report.violation(f"{count} rows break: {rule}")
-        present = {r["conname"]: r["convalidated"] for r in await conn.fetch(CONSTRAINTS_SQL)}
+        present = {
+            r["conname"]: r["convalidated"]
+            for r in await conn.fetch(CONSTRAINTS_SQL, list(Base.metadata.tables))
+        }
         missing = sorted(expected_constraints() - present.keys())
         unvalidated = sorted(name for name, valid in present.items() if not valid)
         if missing:

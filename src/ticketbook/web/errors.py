@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ticketbook.api.errors import STATUS_FOR, UNAVAILABLE_ERRORS, json_response
-from ticketbook.domain.errors import DomainError
+from ticketbook.api.errors import UNAVAILABLE_ERRORS, json_response, status_for
+from ticketbook.domain.errors import DomainError, RateLimited
 from ticketbook.web import rendering
 from ticketbook.web.routes import wants_json
 from ticketbook.web.session import CsrfRejected, current_session
@@ -34,6 +34,7 @@ TITLES = {
     405: "That page can't do that",
     409: "That can't be done right now",
     413: "That's too much",
+    429: "Slow down a little",
     500: "Something went wrong on our side",
     503: "We're very busy right now",
 }
@@ -97,7 +98,8 @@ def install_page_errors(app: FastAPI) -> None:
         return error_page(request, exc.status_code, None, dict(exc.headers or {}))
 
     async def on_domain(request: Request, exc: DomainError) -> Response:
-        return error_page(request, STATUS_FOR.get(type(exc), 400), exc.message)
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        return error_page(request, status_for(exc), exc.message, headers)
 
     async def on_validation(request: Request, _: RequestValidationError) -> Response:
         return error_page(request, 400, "Some of the details sent were not valid.")

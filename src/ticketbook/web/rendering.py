@@ -18,11 +18,11 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 # Pages carry per-visitor data (CSRF token, fresh idempotency keys): never in a shared cache.
 # Not `no-store`, so Back restores the same form, and its key, instead of a fresh one.
+# The page CSP allows this origin's scripts only: no inline script, no eval. The other security
+# headers (nosniff, Referrer-Policy, X-Frame-Options, ...) come from api/security_headers.py,
+# which adds them to every response and keeps this CSP where a response sets it.
 PAGE_HEADERS = {
     "Cache-Control": "private, no-cache",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
         "style-src 'self'; style-src-attr 'unsafe-inline'; "

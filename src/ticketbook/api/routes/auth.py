@@ -1,12 +1,31 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from ticketbook.api.deps import Services
+from fastapi import APIRouter, Depends, Request
+
+from ticketbook.api.deps import (
+    CurrentIdentity,
+    OptionalIdentity,
+    Services,
+    client_address,
+    require_json,
+)
+from ticketbook.auth import accounts
+from ticketbook.auth.accounts import SignedIn
 from ticketbook.auth.service import create_guest
-from ticketbook.domain.schemas import GuestSession
+from ticketbook.auth.sessions import revoke_session
+from ticketbook.domain.errors import InvalidInput
+from ticketbook.domain.schemas import AccountSession, Credentials, Done, ErrorBody, GuestSession, Me
 
 router = APIRouter(tags=["auth"])
+
+_SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody},
+    415: {"model": ErrorBody},
+    429: {"model": ErrorBody, "description": "Too many attempts; see Retry-After"},
+}
 
 
 @router.post("/auth/guest", response_model=GuestSession)
@@ -14,3 +33,79 @@ async def guest(services: Services) -> GuestSession:
     """Create a guest identity and return its bearer token."""
     user_id = await create_guest(services.db)
     return GuestSession(user_id=user_id, token=services.signer.issue(user_id))
+
+
+def _session(services: Services, signed_in: SignedIn) -> AccountSession:
+    identity = signed_in.identity
+    assert identity.email is not None
+    return AccountSession(
+        user_id=identity.user_id,
+        email=identity.email,
+        role=identity.role,
+        token=signed_in.token,
+        expires_at=datetime.now(UTC) + timedelta(seconds=services.settings.session_ttl_s),
+        moved_bookings=signed_in.moved_bookings,
+    )
+
+
+@router.post(
+    "/auth/register",
+    response_model=AccountSession,
+    status_code=201,
+    dependencies=[Depends(require_json)],
+    responses={**_SIGN_IN_ERRORS, 409: {"model": ErrorBody, "description": "Email taken"}},
+)
+async def register(
+    body: Credentials, request: Request, services: Services, caller: OptionalIdentity
+) -> AccountSession:
+    """Create a fan account and sign it in. Sent with a guest's token, the guest's bookings
+    move into the new account (and that guest token names an empty guest from then on)."""
+    if caller is not None and not caller.is_guest:
+        raise InvalidInput("You are signed in already; sign out to register another account")
+    signed_in = await accounts.register(
+        services.db,
+        services.limiter,
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
+        guest_id=caller.user_id if caller else None,
+        kind="api",
+        ttl_s=services.settings.session_ttl_s,
+    )
+    return _session(services, signed_in)
+
+
+@router.post(
+    "/auth/login",
+    response_model=AccountSession,
+    dependencies=[Depends(require_json)],
+    responses=_SIGN_IN_ERRORS,
+)
+async def login(body: Credentials, request: Request, services: Services) -> AccountSession:
+    """Sign in with email and password for a bearer token. A wrong email and a wrong
+    password get the same answer."""
+    signed_in = await accounts.sign_in(
+        services.db,
+        services.limiter,
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
+        kind="api",
+        ttl_s=services.settings.session_ttl_s,
+    )
+    return _session(services, signed_in)
+
+
+@router.post("/auth/logout", response_model=Done, responses={401: {"model": ErrorBody}})
+async def logout(identity: CurrentIdentity, services: Services) -> Done:
+    """Revoke the token this request carries; it is refused from now on."""
+    if identity.session_id is None:
+        raise InvalidInput("A guest token is not a sign-in; just forget it")
+    await revoke_session(services.db, identity.session_id)
+    return Done(message="Signed out")
+
+
+@router.get("/auth/me", response_model=Me, responses={401: {"model": ErrorBody}})
+async def me(identity: CurrentIdentity) -> Me:
+    """Who this token belongs to."""
+    return Me(user_id=identity.user_id, role=identity.role, email=identity.email)

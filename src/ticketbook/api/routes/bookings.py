@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
-from ticketbook.api.deps import CurrentUser, Services, parse_id, require_json
+from ticketbook.api.deps import CurrentUser, Services, client_address, parse_id, require_json
 from ticketbook.api.errors import json_response
 from ticketbook.booking.idempotency import InvalidIdempotencyKey, parse_key
 from ticketbook.domain.errors import Forbidden, InvalidInput
@@ -38,10 +38,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         402: {"model": BookingEnvelope, "description": "Payment failed; tickets released"},
         415: {"model": ErrorBody},
         422: {"model": ErrorBody, "description": "Idempotency key reused with another payload"},
+        429: {"model": ErrorBody, "description": "Too many booking requests; see Retry-After"},
     },
 )
 async def create_booking(
     body: BookingRequest,
+    request: Request,
     user_id: CurrentUser,
     services: Services,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
@@ -57,7 +59,11 @@ async def create_booking(
     if tier_id is None:
         raise InvalidInput("ticketTierId must be a UUID")
     result = await services.engine.book(
-        user_id=user_id, tier_id=tier_id, quantity=body.quantity, key=key
+        user_id=user_id,
+        tier_id=tier_id,
+        quantity=body.quantity,
+        key=key,
+        address=client_address(request),
     )
     return json_response(result.status_code, result.body)
 

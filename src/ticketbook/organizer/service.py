@@ -1,0 +1,189 @@
+"""What organizers do: create concerts with their tiers, watch their sales, export them.
+
+An organizer sees only the concerts they created; anyone else asking gets 403 (404 when the
+concert does not exist at all).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from ticketbook.auth.identity import Identity
+from ticketbook.catalog import service as catalog
+from ticketbook.db.pool import Database
+from ticketbook.domain.errors import Forbidden, InvalidInput, NotFound
+from ticketbook.domain.schemas import Concert, ConcertSales, NewConcert, TierSales
+
+INSERT_CONCERT_SQL = """
+INSERT INTO concerts (name, artist, venue, description, starts_at, organizer_id)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+"""
+
+INSERT_TIER_SQL = """
+INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity,
+                          available_quantity)
+VALUES ($1, $2, $3, $4, $5, $5)
+"""
+
+OWNER_SQL = "SELECT id, name, starts_at, organizer_id FROM concerts WHERE id = $1"
+
+# Served by ix_concerts_organizer_id.
+MY_CONCERTS_SQL = """
+SELECT id, name, starts_at, organizer_id FROM concerts WHERE organizer_id = $1
+ ORDER BY starts_at, id
+"""
+
+# Live bookings per tier, served by ix_bookings_tier_id_status.
+TIER_SALES_SQL = f"""
+SELECT t.id, t.tier_type, t.price_cents, t.currency, t.total_quantity, t.available_quantity,
+       coalesce(sum(b.quantity) FILTER (WHERE b.status = 'PENDING'), 0)::int AS held,
+       coalesce(sum(b.quantity) FILTER (WHERE b.status = 'CONFIRMED'), 0)::int AS sold,
+       coalesce(sum(b.total_cents) FILTER (WHERE b.status = 'CONFIRMED'), 0)::bigint AS revenue
+  FROM ticket_tiers t
+  LEFT JOIN bookings b ON b.tier_id = t.id AND b.status IN ('PENDING', 'CONFIRMED')
+ WHERE t.concert_id = $1
+ GROUP BY t.id
+ ORDER BY {catalog.TIER_ORDER}
+"""
+
+# The export: every booking that was paid for (confirmed, or cancelled after). No buyer
+# identity: an organizer needs the numbers, not who the fans are.
+EXPORT_SQL = """
+SELECT b.id, b.created_at, t.tier_type, b.quantity, b.unit_price_cents, b.total_cents,
+       b.currency, b.status
+  FROM bookings b
+  JOIN ticket_tiers t ON t.id = b.tier_id
+ WHERE b.concert_id = $1 AND b.status IN ('CONFIRMED', 'CANCELLED')
+ ORDER BY b.created_at, b.id
+"""
+
+EXPORT_COLUMNS = (
+    "booking_id",
+    "created_at",
+    "tier_type",
+    "quantity",
+    "unit_price_cents",
+    "total_cents",
+    "currency",
+    "status",
+)
+
+
+def _check_text(**fields: str) -> None:
+    # PostgreSQL text can't hold NUL, and no name needs a control character.
+    for name, value in fields.items():
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or not value.strip():
+            raise InvalidInput(f"{name} must be printable text")
+
+
+async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> Concert:
+    if new.date.tzinfo is None:
+        raise InvalidInput("date needs a time zone, e.g. 2027-06-01T20:00:00Z")
+    if new.date <= datetime.now(UTC):
+        raise InvalidInput("date must be in the future")
+    types = [t.tier_type for t in new.ticket_tiers]
+    if len(set(types)) != len(types):
+        raise InvalidInput("each tier type may appear once per concert")
+    _check_text(name=new.name, artist=new.artist, venue=new.venue)
+    if new.description:
+        _check_text(description=new.description)
+    async with db.connection() as conn, conn.transaction():
+        concert_id: uuid.UUID = await conn.fetchval(
+            INSERT_CONCERT_SQL,
+            new.name.strip(),
+            new.artist.strip(),
+            new.venue.strip(),
+            new.description,
+            new.date,
+            organizer.user_id,
+        )
+        await conn.executemany(
+            INSERT_TIER_SQL,
+            [
+                (concert_id, t.tier_type, t.price_cents, new.currency, t.total_quantity)
+                for t in new.ticket_tiers
+            ],
+        )
+    concert = await catalog.get_concert(db, concert_id)
+    assert concert is not None
+    return concert
+
+
+async def _owned(db: Database, organizer: Identity, concert_id: uuid.UUID) -> Any:
+    row = await db.fetchrow(OWNER_SQL, concert_id)
+    if row is None:
+        raise NotFound("Concert not found")
+    if row["organizer_id"] != organizer.user_id:
+        raise Forbidden("Only the concert's organizer can see its sales")
+    return row
+
+
+async def _sales(db: Database, concert: Any) -> ConcertSales:
+    tiers = [
+        TierSales(
+            tier_id=r["id"],
+            tier_type=r["tier_type"],
+            price_cents=r["price_cents"],
+            total_quantity=r["total_quantity"],
+            available_quantity=r["available_quantity"],
+            held_quantity=r["held"],
+            sold_quantity=r["sold"],
+            revenue_cents=r["revenue"],
+            currency=r["currency"],
+        )
+        for r in await db.fetch(TIER_SALES_SQL, concert["id"])
+    ]
+    return ConcertSales(
+        concert_id=concert["id"],
+        name=concert["name"],
+        date=concert["starts_at"],
+        tiers=tiers,
+        sold_quantity=sum(t.sold_quantity for t in tiers),
+        revenue_cents=sum(t.revenue_cents for t in tiers),
+    )
+
+
+async def concert_sales(db: Database, organizer: Identity, concert_id: uuid.UUID) -> ConcertSales:
+    return await _sales(db, await _owned(db, organizer, concert_id))
+
+
+async def my_sales(db: Database, organizer: Identity) -> list[ConcertSales]:
+    return [await _sales(db, c) for c in await db.fetch(MY_CONCERTS_SQL, organizer.user_id)]
+
+
+async def export_rows(
+    db: Database, organizer: Identity, concert_id: uuid.UUID
+) -> AsyncIterator[str]:
+    """The concert's paid bookings as CSV text, a chunk at a time (ownership checked first)."""
+    await _owned(db, organizer, concert_id)
+    rows = await db.fetch(EXPORT_SQL, concert_id)
+
+    async def chunks() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for i, r in enumerate(rows, 1):
+            writer.writerow(
+                (
+                    r["id"],
+                    r["created_at"].astimezone(UTC).isoformat(),
+                    r["tier_type"],
+                    r["quantity"],
+                    r["unit_price_cents"],
+                    r["total_cents"],
+                    r["currency"],
+                    r["status"],
+                )
+            )
+            if i % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return chunks()
