@@ -161,6 +161,29 @@ def _rule_text(rule: RateRule) -> str:
 
 
 @dataclass(frozen=True)
+class PasswordHashSettings:
+    """argon2id cost. The defaults are RFC 9106's second recommendation (t=3, 64 MiB, p=4);
+    lower them only where hashing speed matters more than guessing cost (the test suite)."""
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+    @classmethod
+    def from_env(cls) -> PasswordHashSettings:
+        hashing = cls(
+            time_cost=_env_int("TICKETBOOK_ARGON2_TIME_COST", cls.time_cost),
+            memory_kib=_env_int("TICKETBOOK_ARGON2_MEMORY_KIB", cls.memory_kib),
+            parallelism=_env_int("TICKETBOOK_ARGON2_PARALLELISM", cls.parallelism),
+        )
+        if not 1 <= hashing.time_cost <= 20 or not 1 <= hashing.parallelism <= 16:
+            raise ConfigError("TICKETBOOK_ARGON2_TIME_COST is 1..20, _PARALLELISM 1..16")
+        if not 8 * hashing.parallelism <= hashing.memory_kib <= 4 * 1024 * 1024:
+            raise ConfigError("TICKETBOOK_ARGON2_MEMORY_KIB is 8 x parallelism .. 4194304")
+        return hashing
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     # A read-only copy (streaming replica) for catalog reads; unset means the primary.
@@ -199,6 +222,7 @@ class Settings:
     live_poll_interval_s: float = 0.2
     payment: PaymentSettings = field(default_factory=PaymentSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    password_hash: PasswordHashSettings = field(default_factory=PasswordHashSettings)
     # How long a sign-in (API token or page session) lasts before it must be renewed.
     session_ttl_s: int = 30 * 24 * 3600
 
@@ -258,6 +282,7 @@ class Settings:
             live_poll_interval_s=_env_float("TICKETBOOK_LIVE_POLL_INTERVAL_S", 0.2),
             payment=payment,
             limits=LimitSettings.from_env(),
+            password_hash=PasswordHashSettings.from_env(),
             session_ttl_s=_env_int("TICKETBOOK_SESSION_TTL_S", 30 * 24 * 3600),
         )
         if not 60 <= settings.session_ttl_s <= 400 * 24 * 3600:

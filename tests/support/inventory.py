@@ -92,8 +92,20 @@ def tier_counts(url: str, tier_id: str) -> dict[str, int]:
 
 def snapshot(url: str) -> dict[str, Any]:
     """Everything a rejected request must leave untouched."""
-    tables = ("users", "concerts", "ticket_tiers", "bookings", "payments", "idempotency_keys")
+    tables = (
+        "users",
+        "concerts",
+        "ticket_tiers",
+        "bookings",
+        "payments",
+        "idempotency_keys",
+        "auth_sessions",
+    )
     counts = {t: fetchval(url, f"SELECT count(*) FROM {t}") for t in tables}
     counts["available"] = fetchval(url, "SELECT sum(available_quantity) FROM ticket_tiers")
     counts["statuses"] = fetchval(url, "SELECT string_agg(status, ',' ORDER BY id) FROM bookings")
+    counts["roles"] = fetchval(url, "SELECT string_agg(role, ',' ORDER BY id) FROM users")
+    counts["live_sessions"] = fetchval(
+        url, "SELECT count(*) FROM auth_sessions WHERE revoked_at IS NULL"
+    )
     return counts

@@ -18,6 +18,7 @@ from ticketbook.api.openapi import build_openapi
 from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer, testing
 from ticketbook.api.security_headers import SecurityHeaders
 from ticketbook.api.state import AppServices
+from ticketbook.auth.passwords import configure_hashing
 from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.reaper import run_reaper
@@ -56,6 +57,7 @@ def build_app(
             raise RuntimeError("no database URL: start through `ticketbook serve`")
         # First, so a worker refuses a bad production key before it opens any connection.
         signer = TokenSigner(load_secret_key(settings))
+        configure_hashing(settings.password_hash)
         dsn = asyncpg_dsn(dsn)
         db = await open_database(dsn, settings)
         read_db = (

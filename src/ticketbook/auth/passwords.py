@@ -1,27 +1,52 @@
 """Password hashing (argon2id) and the password policy.
 
-Hashing is deliberately slow (tens of milliseconds, 64 MiB): it runs in a worker thread so the
-event loop keeps serving everyone else while one sign-in is checked.
+Hashing is deliberately slow (a tenth of a second or more, 64 MiB): it runs in a worker
+thread, so the event loop keeps serving everyone else while one sign-in is checked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import unicodedata
+from functools import cached_property
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ticketbook.config import PasswordHashSettings
 from ticketbook.domain.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
-# argon2-cffi's defaults are RFC 9106's second recommendation: argon2id, t=3, m=64 MiB, p=4.
-_HASHER = PasswordHasher()
 
-# Checked against when the email is unknown, so a failed sign-in costs the same either way.
-_DUMMY_HASH = _HASHER.hash("ticketbook: no such account")
+class _Hashing:
+    """The process's hasher, made from the settings at start."""
+
+    def __init__(self, settings: PasswordHashSettings) -> None:
+        self.settings = settings
+        self.hasher = PasswordHasher(
+            time_cost=settings.time_cost,
+            memory_cost=settings.memory_kib,
+            parallelism=settings.parallelism,
+            type=Type.ID,
+        )
+
+    @cached_property
+    def dummy_hash(self) -> str:
+        """Checked against when the email is unknown, so that a failed sign-in costs the same
+        time whether or not the account exists."""
+        return self.hasher.hash("ticketbook: no such account")
+
+
+_hashing = _Hashing(PasswordHashSettings())
+
+
+def configure_hashing(settings: PasswordHashSettings) -> None:
+    global _hashing
+    if _hashing.settings != settings:
+        _hashing = _Hashing(settings)
+
 
 # The most used passwords that are long enough to pass the length rule.
 COMMON_PASSWORDS = frozenset(
@@ -59,7 +84,7 @@ def check_password_policy(password: str, email: str) -> None:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_HASHER.hash, password)
+    return await asyncio.to_thread(_hashing.hasher.hash, password)
 
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -68,7 +93,10 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:
+    hashing = _hashing
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return hashing.hasher.verify(stored_hash or hashing.dummy_hash, password) and bool(
+            stored_hash
+        )
     except (VerificationError, InvalidHashError):
         return False

@@ -143,9 +143,11 @@ def _read_password(from_stdin: bool) -> str:
 
 async def _user_create(database_url: str, args: argparse.Namespace, settings: Settings) -> int:
     from ticketbook.auth.accounts import create_account, normalize_email, set_role
+    from ticketbook.auth.passwords import configure_hashing
     from ticketbook.db.pool import open_database
     from ticketbook.domain.errors import DomainError, EmailTaken
 
+    configure_hashing(settings.password_hash)
     role: Role = "organizer" if args.organizer else "fan"
     email = normalize_email(args.email)
     db = await open_database(database_url, settings)
