@@ -84,7 +84,7 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
             )
         await conn.execute(
             "TRUNCATE idempotency_keys, payments, bookings, ticket_tiers, concerts"
-            + (", users" if reset else "")
+            + (", auth_sessions, rate_limit_buckets, users" if reset else "")
         )
         now = datetime.now(UTC).replace(hour=19, minute=30, second=0, microsecond=0)
         for concert in DEMO_CONCERTS:

@@ -149,21 +149,20 @@ async def _user_create(database_url: str, args: argparse.Namespace, settings: Se
 
     configure_hashing(settings.password_hash)
     role: Role = "organizer" if args.organizer else "fan"
-    email = normalize_email(args.email)
     db = await open_database(database_url, settings)
     try:
-        try:
-            user_id, _ = await create_account(db, email, _read_password(args.password_stdin), role)
-        except EmailTaken:
-            if not args.organizer:
-                print(f"ticketbook: {email} already has an account", file=sys.stderr)
-                return 1
-            promoted = await set_role(db, email, "organizer")
-            print(f"{email} already had an account; it is an organizer now ({promoted})")
-            return 0
-        except DomainError as exc:
-            print(f"ticketbook: {exc.message}", file=sys.stderr)
-            return 2
+        email = normalize_email(args.email)
+        user_id, _ = await create_account(db, email, _read_password(args.password_stdin), role)
+    except EmailTaken:
+        if not args.organizer:
+            print(f"ticketbook: {email} already has an account", file=sys.stderr)
+            return 1
+        promoted = await set_role(db, email, "organizer")
+        print(f"{email} already had an account; it is an organizer now ({promoted})")
+        return 0
+    except DomainError as exc:
+        print(f"ticketbook: {exc.message}", file=sys.stderr)
+        return 2
     finally:
         await db.close()
     print(f"created {role} {email} ({user_id})")

@@ -1,0 +1,350 @@
+"""Every route in the app is either public by design (listed here, with why) or refuses an
+anonymous caller and a caller who does not own what it names. A route added without being
+listed here fails the first test.
+
+The cast: fan A (an account) owns a confirmed booking; fan B is another account; organizer 1
+created a concert, organizer 2 did not. Pages are probed with cookies and CSRF tokens the way
+a browser sends them: "anonymous" has no cookie, "intruder" is another visitor's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from tests.support.accounts import new_concert_body, organizer, register
+from tests.support.api import book
+from tests.support.inventory import make_concert, snapshot
+from tests.support.pages import forms
+from ticketbook.api.app import build_app
+from ticketbook.config import Settings
+
+# (method, path) of every route a production app serves; a mount is ("*", path).
+Route = tuple[str, str]
+
+
+def app_routes() -> set[Route]:
+    routes: set[Route] = set()
+    for context in iter_route_contexts(build_app(Settings(), database_url="unused").routes):
+        path = context.path or ""
+        if isinstance(context.original_route, Mount):
+            routes.add(("*", path))
+        for method in context.methods or ():
+            if method != "HEAD":
+                routes.add((method, path))
+    return routes
+
+
+PUBLIC: dict[Route, str] = {
+    ("GET", "/api/openapi.json"): "the API's description",
+    ("GET", "/api/docs"): "the API's description",
+    ("GET", "/api/ready"): "load balancers ask it",
+    ("GET", "/api/health-check"): "load balancers ask it",
+    ("GET", "/metrics"): "Prometheus scrapes it; counters only, no personal data",
+    ("GET", "/api/concerts"): "the catalog",
+    ("GET", "/api/concerts/{concert_id}"): "the catalog",
+    ("GET", "/api/concerts/{concert_id}/events"): "live availability of the catalog",
+    ("POST", "/api/auth/guest"): "how a visitor gets an identity",
+    ("POST", "/api/auth/register"): "how a visitor gets an account",
+    ("POST", "/api/auth/login"): "how an account signs in",
+    ("GET", "/"): "the catalog's pages",
+    ("GET", "/concerts"): "the catalog's pages",
+    ("GET", "/concerts/{concert_id}"): "the catalog's pages",
+    ("GET", "/bookings"): "shows only the visitor's own bookings (none for a new visitor)",
+    ("GET", "/login"): "the sign-in form",
+    ("GET", "/register"): "the sign-up form",
+    ("*", "/static"): "stylesheet and script",
+}
+
+
+@dataclass(frozen=True)
+class Cast:
+    db: str
+    concert_id: str
+    tier_id: str
+    a_id: str
+    a: dict[str, str]
+    b_id: str
+    b: dict[str, str]
+    booking_id: str
+    organizer_concert_id: str
+    organizer_1: dict[str, str]
+    organizer_2: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def cast(shared_server: Any, shared_db: str) -> Iterator[Cast]:
+    concert = make_concert(shared_db, {"GA": 50})
+    with httpx.Client(base_url=shared_server.base_url, timeout=30) as client:
+        a_id, a = register(client)
+        b_id, b = register(client)
+        booked = book(client, a, concert["tiers"]["GA"], 2)
+        assert booked.status_code == 200, booked.text
+        _, organizer_1 = organizer(client, shared_db)
+        _, organizer_2 = organizer(client, shared_db)
+        created = client.post("/api/concerts", json=new_concert_body(), headers=organizer_1)
+        assert created.status_code == 201, created.text
+    yield Cast(
+        db=shared_db,
+        concert_id=concert["id"],
+        tier_id=concert["tiers"]["GA"],
+        a_id=a_id,
+        a=a,
+        b_id=b_id,
+        b=b,
+        booking_id=booked.json()["booking"]["id"],
+        organizer_concert_id=created.json()["data"]["id"],
+        organizer_1=organizer_1,
+        organizer_2=organizer_2,
+    )
+
+
+def page_visitor(base_url: str, path: str = "/login") -> tuple[httpx.Client, str]:
+    """A browser with its own page session: (client with the cookie, a CSRF token)."""
+    client = httpx.Client(base_url=base_url, timeout=30)
+    page = client.get(path)
+    assert page.status_code == 200 and client.cookies.get("tb_session")
+    token = next(f.fields["csrf_token"] for f in forms(page.text) if "csrf_token" in f.fields)
+    return client, token
+
+
+Call = Callable[[httpx.Client, Cast], httpx.Response]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How to call a protected route anonymously and as an intruder, and what must answer."""
+
+    anonymous: Call
+    anonymous_status: int
+    intruder: Call
+    intruder_status: int
+    # What must hold after the intruder's call, beyond "nothing changed".
+    after: Callable[[httpx.Client, Cast], None] = lambda client, cast: None
+    # False when the intruder's own call legitimately writes (e.g. signing itself out).
+    intruder_changes_nothing: bool = True
+
+
+def _a_still_signed_in(client: httpx.Client, cast: Cast) -> None:
+    assert client.get("/api/auth/me", headers=cast.a).json()["userId"] == cast.a_id
+
+
+def _only_own_concerts(client: httpx.Client, cast: Cast) -> None:
+    listed = client.get("/api/organizer/concerts", headers=cast.organizer_2).json()["data"]
+    assert cast.organizer_concert_id not in {c["concertId"] for c in listed}
+
+
+def _sales(suffix: str) -> Probe:
+    def call(headers: Callable[[Cast], dict[str, str]]) -> Call:
+        return lambda client, cast: client.get(
+            f"/api/organizer/concerts/{cast.organizer_concert_id}/{suffix}", headers=headers(cast)
+        )
+
+    return Probe(call(lambda c: {}), 401, call(lambda c: c.organizer_2), 403)
+
+
+def _page_post(path: Callable[[Cast], str], data: Callable[[Cast], dict[str, str]]) -> Probe:
+    """A form POST: refused without a session (anonymous) and with another session's CSRF
+    token (intruder: a forged cross-site post)."""
+
+    def anonymous(client: httpx.Client, cast: Cast) -> httpx.Response:
+        return client.post(path(cast), data={**data(cast), "csrf_token": "x"})
+
+    def intruder(client: httpx.Client, cast: Cast) -> httpx.Response:
+        visitor, _ = page_visitor(str(client.base_url))
+        other, someone_elses_token = page_visitor(str(client.base_url))
+        other.close()
+        try:
+            return visitor.post(path(cast), data={**data(cast), "csrf_token": someone_elses_token})
+        finally:
+            visitor.close()
+
+    return Probe(anonymous, 403, intruder, 403)
+
+
+def _page_cancel_by_other_visitor(client: httpx.Client, cast: Cast) -> httpx.Response:
+    """Another visitor with a valid session and its own valid token: still not the owner."""
+    visitor, token = page_visitor(str(client.base_url))
+    try:
+        return visitor.post(f"/bookings/{cast.booking_id}/cancel", data={"csrf_token": token})
+    finally:
+        visitor.close()
+
+
+PROTECTED: dict[Route, Probe] = {
+    ("POST", "/api/bookings"): Probe(
+        lambda client, cast: book(client, {}, cast.tier_id),
+        401,
+        lambda client, cast: client.post(
+            "/api/bookings",
+            json={"ticketTierId": cast.tier_id, "quantity": 1, "userId": cast.a_id},
+            headers={**cast.b, "Idempotency-Key": "4f1c2a4e-8f0e-4c59-9d7b-0a4f6b8c1d2e"},
+        ),
+        403,
+    ),
+    ("GET", "/api/bookings/{user_id}"): Probe(
+        lambda client, cast: client.get(f"/api/bookings/{cast.a_id}"),
+        401,
+        lambda client, cast: client.get(f"/api/bookings/{cast.a_id}", headers=cast.b),
+        403,
+    ),
+    ("POST", "/api/bookings/{booking_id}/cancel"): Probe(
+        lambda client, cast: client.post(f"/api/bookings/{cast.booking_id}/cancel"),
+        401,
+        lambda client, cast: client.post(f"/api/bookings/{cast.booking_id}/cancel", headers=cast.b),
+        403,
+    ),
+    ("GET", "/api/auth/me"): Probe(
+        lambda client, cast: client.get("/api/auth/me"),
+        401,
+        # B learns only about B.
+        lambda client, cast: client.get("/api/auth/me", headers=cast.b),
+        200,
+        after=lambda client, cast: None,
+    ),
+    ("POST", "/api/auth/logout"): Probe(
+        lambda client, cast: client.post("/api/auth/logout"),
+        401,
+        # B can sign out only B's own token (a throwaway sign-in of B's), never A's.
+        lambda client, cast: client.post(
+            "/api/auth/logout",
+            headers={"Authorization": "Bearer " + _fresh_token_of_b(client, cast)},
+        ),
+        200,
+        after=_a_still_signed_in,
+        intruder_changes_nothing=False,
+    ),
+    ("POST", "/api/concerts"): Probe(
+        lambda client, cast: client.post("/api/concerts", json=new_concert_body()),
+        401,
+        lambda client, cast: client.post("/api/concerts", json=new_concert_body(), headers=cast.a),
+        403,
+    ),
+    ("GET", "/api/organizer/concerts"): Probe(
+        lambda client, cast: client.get("/api/organizer/concerts"),
+        401,
+        lambda client, cast: client.get("/api/organizer/concerts", headers=cast.a),
+        403,
+        after=_only_own_concerts,
+    ),
+    ("GET", "/api/organizer/concerts/{concert_id}/sales"): _sales("sales"),
+    ("GET", "/api/organizer/concerts/{concert_id}/sales.csv"): _sales("sales.csv"),
+    ("POST", "/concerts/{concert_id}/book"): _page_post(
+        lambda cast: f"/concerts/{cast.concert_id}/book",
+        lambda cast: {
+            "tier_id": cast.tier_id,
+            "quantity": "1",
+            "idempotency_key": "0b7f1e1a-3f7e-4a8e-9a35-6c1d2f9e8b70",
+        },
+    ),
+    ("POST", "/bookings/{booking_id}/cancel"): Probe(
+        lambda client, cast: client.post(
+            f"/bookings/{cast.booking_id}/cancel", data={"csrf_token": "x"}
+        ),
+        403,
+        _page_cancel_by_other_visitor,
+        403,
+    ),
+    ("POST", "/login"): _page_post(
+        lambda cast: "/login", lambda cast: {"email": "a@example.com", "password": "x" * 12}
+    ),
+    ("POST", "/register"): _page_post(
+        lambda cast: "/register",
+        lambda cast: {
+            "email": "forged@example.com",
+            "password": "a forged sign-up 1",
+            "password_confirm": "a forged sign-up 1",
+        },
+    ),
+    ("POST", "/logout"): _page_post(lambda cast: "/logout", lambda cast: {}),
+}
+
+
+def _fresh_token_of_b(client: httpx.Client, cast: Cast) -> str:
+    email = client.get("/api/auth/me", headers=cast.b).json()["email"]
+    from tests.support.accounts import login
+
+    token: str = login(client, email).json()["token"]
+    return token
+
+
+def test_every_route_is_classified() -> None:
+    routes = app_routes()
+    assert not PUBLIC.keys() & PROTECTED.keys()
+    unlisted = routes - PUBLIC.keys() - PROTECTED.keys()
+    assert not unlisted, f"classify these routes as public or protected: {sorted(unlisted)}"
+    gone = (PUBLIC.keys() | PROTECTED.keys()) - routes
+    assert not gone, f"these listed routes no longer exist: {sorted(gone)}"
+    print(
+        f"\nroutes covered by the authorization test: {len(routes)} "
+        f"({len(PUBLIC)} public by design, {len(PROTECTED)} protected)"
+    )
+
+
+def _public_request(client: httpx.Client, route: Route, cast: Cast) -> tuple[int, str]:
+    """(status, body text) of an anonymous call."""
+    method, path = route
+    path = path.replace("{concert_id}", cast.concert_id)
+    if route == ("*", "/static"):
+        method, path = "GET", "/static/app.css"
+    if route == ("GET", "/api/concerts/{concert_id}/events"):
+        with client.stream("GET", path) as stream:
+            first = next(stream.iter_text())  # the snapshot of counts; then it would go on
+            return stream.status_code, first
+    if method == "POST" and path.endswith(("/register", "/login")):
+        # Public, and still not a way in: a wrong password is a plain 401.
+        body = {"email": "nobody@example.com", "password": "x" * 12}
+        response = client.post(path, json=body)
+    else:
+        response = client.request(method, path)
+    return response.status_code, response.text
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC), ids=" ".join)
+def test_public_routes_answer_anyone(client: httpx.Client, cast: Cast, route: Route) -> None:
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as anonymous:
+        status, text = _public_request(anonymous, route, cast)
+    if route[1] == "/api/auth/register":
+        assert status == 400, text  # "x" * 12 is too easy a password
+    elif route[1] == "/api/auth/login":
+        assert status == 401, text
+    else:
+        assert status == 200, (route, status)
+    # Nothing of A's is in an answer to anyone.
+    assert cast.booking_id not in text and cast.a_id not in text
+
+
+@pytest.mark.parametrize("route", sorted(PROTECTED), ids=" ".join)
+def test_protected_routes_refuse_anonymous_and_intruders(
+    client: httpx.Client, cast: Cast, route: Route
+) -> None:
+    probe = PROTECTED[route]
+    before = snapshot(cast.db)
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as anonymous:
+        refused = probe.anonymous(anonymous, cast)
+    assert refused.status_code == probe.anonymous_status, (route, refused.text)
+    assert cast.booking_id not in refused.text
+    assert snapshot(cast.db) == before
+
+    answered = probe.intruder(client, cast)
+    assert answered.status_code == probe.intruder_status, (route, answered.text)
+    if answered.headers.get("content-type", "").startswith("application/json"):
+        body = answered.json()
+        # An intruder's answer never carries A's booking, or A's identity.
+        assert cast.booking_id not in answered.text
+        if route != ("GET", "/api/auth/me"):
+            assert cast.a_id not in answered.text or route == ("POST", "/api/bookings")
+        else:
+            assert body["userId"] == cast.b_id
+    if probe.intruder_changes_nothing:
+        assert snapshot(cast.db) == before
+    probe.after(client, cast)
+    # A's booking is still A's and still confirmed.
+    mine = client.get(f"/api/bookings/{cast.a_id}", headers=cast.a).json()["data"]
+    assert {b["id"]: b["status"] for b in mine}[cast.booking_id] == "CONFIRMED"
