@@ -9,7 +9,9 @@ statement but never executes it, so the data-modifying hold statement changes no
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from ticketbook.auth.sessions import RESOLVE_SQL
 from ticketbook.booking.queries import HOLD_SQL, LIST_FOR_USER_SQL
 from ticketbook.catalog.service import LIST_UPCOMING_SQL
 
@@ -25,10 +28,16 @@ PAST_CONCERTS = 3000
 UPCOMING_CONCERTS = 30
 USERS = 400
 BOOKINGS = 20000
+SESSIONS_PER_USER = 25
+IDLE_USERS = 20000
 
 # Only the planner reads this data, so availability need not balance with the bookings.
 FILL_SQL = f"""
-INSERT INTO users (role) SELECT 'fan' FROM generate_series(1, {USERS});
+INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, {USERS});
+
+INSERT INTO auth_sessions (user_id, token_hash, kind, expires_at)
+SELECT u.id, sha256(convert_to(u.id::text || i, 'UTF8')), 'api', now() + interval '1 day'
+  FROM users u CROSS JOIN generate_series(1, {SESSIONS_PER_USER}) AS i;
 
 INSERT INTO concerts (name, artist, venue, starts_at)
 SELECT 'Concert ' || i, 'Artist ' || (i % 97), 'Venue ' || (i % 13),
@@ -60,6 +69,9 @@ SELECT u.id, t.concert_id, t.id, 1 + p.i % 4, t.price_cents, t.price_cents * (1 
   FROM picks p
   JOIN u ON u.n = p.user_n
   JOIN t ON t.n = p.tier_n;
+
+-- Most users browse and never book, or book once and sign out.
+INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, {IDLE_USERS});
 
 ANALYZE;
 """
@@ -237,3 +249,37 @@ def test_upcoming_listing_uses_the_start_time_index(filled_db: str) -> None:
     # finds the upcoming ones.
     assert "Seq Scan" not in concerts, text
     assert "ix_concerts_starts_at" in concerts or any(p != "Seq Scan" for p in tiers), text
+
+
+def _cap_query(db_url: str) -> str:
+    """The counting query inside tb_tickets_held (migration 0002), read from the database's
+    own copy of the function, with its arguments as $1 (user) and $2 (concert)."""
+    source = asyncio.run(
+        _fetchval(db_url, "SELECT prosrc FROM pg_proc WHERE proname = 'tb_tickets_held'")
+    )
+    match = re.search(r"SELECT (.*?) INTO held\s+(FROM .*?);", source, re.S)
+    assert match, source
+    return f"SELECT {match[1]} {match[2]}".replace("p_user", "$1").replace("p_concert", "$2")
+
+
+@PLAN_MODES
+def test_the_per_fan_cap_counts_through_its_partial_index(filled_db: str, mode: str) -> None:
+    row = asyncio.run(
+        _fetchval(
+            filled_db,
+            "SELECT ARRAY[user_id, concert_id] FROM bookings GROUP BY user_id, concert_id "
+            "ORDER BY count(*) DESC LIMIT 1",
+        )
+    )
+    plan = explain(filled_db, _cap_query(filled_db), row[0], row[1], mode=mode)
+    text = describe(plan)
+    assert access_paths(plan, "bookings") == ["ix_bookings_live_user_id_concert_id"], text
+
+
+@PLAN_MODES
+def test_a_session_token_is_found_through_its_unique_digest(filled_db: str, mode: str) -> None:
+    digest = hashlib.sha256(b"tb_whatever").digest()
+    plan = explain(filled_db, RESOLVE_SQL, digest, mode=mode)
+    text = describe(plan)
+    assert access_paths(plan, "auth_sessions") == ["uq_auth_sessions_token_hash"], text
+    assert "Seq Scan" not in access_paths(plan, "users"), text
