@@ -279,7 +279,7 @@ def test_the_per_fan_cap_counts_through_its_partial_index(filled_db: str, mode: 
 @PLAN_MODES
 def test_a_session_token_is_found_through_its_unique_digest(filled_db: str, mode: str) -> None:
     digest = hashlib.sha256(b"tb_whatever").digest()
-    plan = explain(filled_db, RESOLVE_SQL, digest, mode=mode)
+    plan = explain(filled_db, RESOLVE_SQL, digest, "api", mode=mode)
     text = describe(plan)
     assert access_paths(plan, "auth_sessions") == ["uq_auth_sessions_token_hash"], text
     assert "Seq Scan" not in access_paths(plan, "users"), text

@@ -10,6 +10,7 @@ import pytest
 from tests.support.accounts import PASSWORD, login, register, unique_email
 from tests.support.api import book, guest_identity
 from tests.support.inventory import execute, fetch, fetchval, make_concert, snapshot
+from tests.support.pages import forms
 
 
 def test_register_stores_a_normalized_email_and_an_argon2id_hash(
@@ -191,3 +192,62 @@ def test_an_account_books_and_lists_like_a_guest(client: httpx.Client, shared_db
     assert booked.json()["booking"]["userId"] == user_id
     listed = client.get(f"/api/bookings/{user_id}", headers=headers).json()
     assert [b["id"] for b in listed["data"]] == [booked.json()["booking"]["id"]]
+
+
+def test_a_guest_who_signs_in_brings_the_bookings(client: httpx.Client, shared_db: str) -> None:
+    concert = make_concert(shared_db, {"GA": 20})
+    email = unique_email()
+    account_id, _ = register(client, email)
+    guest_id, guest = guest_identity(client)
+    booked = book(client, guest, concert["tiers"]["GA"], 3)
+    assert booked.status_code == 200, booked.text
+
+    signed_in = client.post(
+        "/api/auth/login", json={"email": email, "password": PASSWORD}, headers=guest
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["movedBookings"] == 1
+    account = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    mine = client.get(f"/api/bookings/{account_id}", headers=account).json()["data"]
+    assert [b["id"] for b in mine] == [booked.json()["booking"]["id"]]
+    assert client.get(f"/api/bookings/{guest_id}", headers=guest).json()["count"] == 0
+
+
+def test_a_failed_sign_in_moves_nothing(client: httpx.Client, shared_db: str) -> None:
+    concert = make_concert(shared_db, {"GA": 20})
+    email = unique_email()
+    register(client, email)
+    guest_id, guest = guest_identity(client)
+    assert book(client, guest, concert["tiers"]["GA"], 1).status_code == 200
+    wrong = client.post(
+        "/api/auth/login", json={"email": email, "password": "wrong password!"}, headers=guest
+    )
+    assert wrong.status_code == 401
+    assert client.get(f"/api/bookings/{guest_id}", headers=guest).json()["count"] == 1
+
+
+def test_api_tokens_and_page_sessions_are_not_interchangeable(client: httpx.Client) -> None:
+    email = unique_email()
+    _, api = register(client, email)
+    api_token = api["Authorization"].removeprefix("Bearer ")
+    # An API token in the cookie is no page session: the page shows a guest.
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as browser:
+        browser.cookies.set("tb_session", api_token)
+        as_cookie = browser.get("/bookings")
+    assert as_cookie.status_code == 200
+    assert email not in as_cookie.text
+
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as browser:
+        page = browser.get("/login")
+        token = next(f for f in forms(page.text) if f.fields.get("csrf_token")).fields
+        signed_in = browser.post(
+            "/login",
+            data={"csrf_token": token["csrf_token"], "email": email, "password": PASSWORD},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page_token = browser.cookies["tb_session"]
+        assert page_token.startswith("tb_")
+        assert email in browser.get("/bookings").text
+    # A page session sent as a bearer token is refused.
+    refused = client.get("/api/auth/me", headers={"Authorization": f"Bearer {page_token}"})
+    assert refused.status_code == 401

@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import ServerFactory
 from tests.support.accounts import PASSWORD, login, register, unique_email
 from tests.support.api import book, guest_identity
-from tests.support.inventory import make_concert, snapshot
+from tests.support.inventory import make_concert, snapshot, tier_counts
+from tests.support.pages import booking_form, post_form
 from tests.support.server import NO_ABUSE_LIMITS, LiveServer
 
 OFF = "off"
@@ -141,3 +142,22 @@ def test_bookings_per_account_and_per_address(
             # The same fan from another address books; a neighbour on this one does not.
             assert book(client, {**fan, **from_address("198.51.100.21")}, tier).status_code == 200
             assert_limited(book(client, {**neighbour, **here}, tier), 60)
+
+
+def test_page_bookings_count_against_the_address(db_url: str, start_server: ServerFactory) -> None:
+    concert = make_concert(db_url, {"GA": 100})
+    tier = concert["tiers"]["GA"]
+    server = limited_server(start_server, db_url, BOOKING_PER_ADDRESS="2/60")
+    here = from_address("198.51.100.77")
+    with httpx.Client(base_url=server.base_url, timeout=30, headers=here) as browser:
+        statuses = []
+        for _ in range(3):
+            page = browser.get(f"/concerts/{concert['id']}")
+            statuses.append(post_form(browser, booking_form(page.text, tier)).status_code)
+        assert statuses == [200, 200, 429], statuses
+        page = browser.get(f"/concerts/{concert['id']}")
+        refused = post_form(browser, booking_form(page.text, tier))
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "text/html" in refused.headers["content-type"]
+    assert tier_counts(db_url, tier)["available"] == 98

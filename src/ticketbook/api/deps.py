@@ -56,7 +56,7 @@ async def optional_identity(
     token = _bearer_token(authorization)
     if token is None:
         return None
-    identity = await identify(services.db, services.signer, token)
+    identity = await identify(services.db, services.signer, token, "api")
     if identity is None:
         raise Unauthenticated("Invalid or expired token; sign in again")
     return identity

@@ -43,7 +43,7 @@ FIND_ACCOUNT_SQL = "SELECT id, role, email, password_hash FROM users WHERE email
 class SignedIn:
     identity: Identity
     token: str
-    # Bookings a guest brought into the account it registered.
+    # Bookings a guest brought into the account it registered or signed in to.
     moved_bookings: int = 0
 
 
@@ -71,13 +71,19 @@ async def create_account(
             user_id: uuid.UUID = await conn.fetchval(INSERT_ACCOUNT_SQL, role, email, password_hash)
         except asyncpg.UniqueViolationError:
             raise EmailTaken("An account with this email already exists; sign in instead") from None
-        moved = 0
-        if guest_id is not None and await conn.fetchval(LOCK_GUEST_SQL, guest_id):
-            status = await conn.execute(MOVE_BOOKINGS_SQL, guest_id, user_id)
-            moved = int(status.split()[-1])
-            await conn.execute(MOVE_KEYS_SQL, guest_id, user_id)
-            await conn.execute(DELETE_GUEST_SQL, guest_id)
+        moved = await _adopt_guest(conn, guest_id, user_id) if guest_id is not None else 0
     return user_id, moved
+
+
+async def _adopt_guest(conn: asyncpg.Connection, guest_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    """Move a guest's bookings (and idempotency keys) into an account and delete the guest,
+    so its stateless token reaches nothing any more. Call inside a transaction."""
+    if not await conn.fetchval(LOCK_GUEST_SQL, guest_id):
+        return 0
+    status = await conn.execute(MOVE_BOOKINGS_SQL, guest_id, user_id)
+    await conn.execute(MOVE_KEYS_SQL, guest_id, user_id)
+    await conn.execute(DELETE_GUEST_SQL, guest_id)
+    return int(status.split()[-1])
 
 
 async def register(
@@ -106,7 +112,10 @@ async def sign_in(
     address: str | None,
     kind: SessionKind,
     ttl_s: int,
+    guest_id: uuid.UUID | None = None,
 ) -> SignedIn:
+    """Check the password and open a session; a guest signing in brings its bookings along
+    (which may take the account past the per-concert cap: nothing is refused for that)."""
     await limiter.hit("login", account=_limit_key(email), address=address)
     try:
         normalized: str | None = normalize_email(email)
@@ -118,8 +127,12 @@ async def sign_in(
         raise InvalidCredentials("Email or password is wrong")
     assert row is not None
     SIGN_INS.labels("ok").inc()
+    moved = 0
+    if guest_id is not None:
+        async with db.connection() as conn, conn.transaction():
+            moved = await _adopt_guest(conn, guest_id, row["id"])
     token = await open_session(db, row["id"], kind, ttl_s)
-    return SignedIn(Identity(row["id"], row["role"], row["email"]), token)
+    return SignedIn(Identity(row["id"], row["role"], row["email"]), token, moved)
 
 
 def _limit_key(email: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from ticketbook.auth.identity import Identity
-from ticketbook.auth.sessions import is_session_token, resolve_session
+from ticketbook.auth.sessions import SessionKind, is_session_token, resolve_session
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.db.pool import Database
 
@@ -27,13 +27,15 @@ async def ensure_guest(db: Database, user_id: uuid.UUID) -> None:
     )
 
 
-async def identify(db: Database, signer: TokenSigner, token: str) -> Identity | None:
+async def identify(
+    db: Database, signer: TokenSigner, token: str, kind: SessionKind
+) -> Identity | None:
     """The identity a bearer token or session cookie names, else None.
 
     Account sessions are looked up (they can be revoked); guest tokens are checked by their
     signature alone, so a guest's requests cost no extra database trip.
     """
     if is_session_token(token):
-        return await resolve_session(db, token)
+        return await resolve_session(db, token, kind)
     user_id = signer.verify(token)
     return Identity(user_id, "guest") if user_id is not None else None

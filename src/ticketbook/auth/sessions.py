@@ -28,7 +28,7 @@ RESOLVE_SQL = """
 SELECT s.id, s.user_id, u.role, u.email
   FROM auth_sessions s
   JOIN users u ON u.id = s.user_id
- WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+ WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
 """
 
 REVOKE_SQL = "UPDATE auth_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
@@ -48,10 +48,12 @@ async def open_session(db: Database, user_id: uuid.UUID, kind: SessionKind, ttl_
     return token
 
 
-async def resolve_session(db: Database, token: str) -> Identity | None:
+async def resolve_session(db: Database, token: str, kind: SessionKind) -> Identity | None:
+    """The identity of a live session of this kind: an API token is no page cookie, and a
+    page cookie is no API token."""
     if len(token) > 100 or not token.isascii():
         return None
-    row = await db.fetchrow(RESOLVE_SQL, _hash(token))
+    row = await db.fetchrow(RESOLVE_SQL, _hash(token), kind)
     if row is None:
         return None
     return Identity(row["user_id"], row["role"], row["email"], row["id"])

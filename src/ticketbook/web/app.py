@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from ticketbook.web import account_routes
 from ticketbook.web.errors import install_page_errors
 from ticketbook.web.rendering import STATIC_DIR
 from ticketbook.web.routes import router
@@ -26,4 +27,5 @@ def install_pages(app: FastAPI) -> None:
     """Call after the API's error handlers are installed (the page errors wrap them)."""
     install_page_errors(app)
     app.include_router(router)
+    app.include_router(account_routes.router)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")

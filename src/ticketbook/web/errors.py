@@ -20,7 +20,7 @@ from ticketbook.api.errors import UNAVAILABLE_ERRORS, json_response, status_for
 from ticketbook.domain.errors import DomainError, RateLimited
 from ticketbook.web import rendering
 from ticketbook.web.routes import wants_json
-from ticketbook.web.session import CsrfRejected, current_session
+from ticketbook.web.session import CsrfRejected, PageSession, current_session, known_session
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 TITLES = {
     400: "Something's not right with that request",
+    401: "Please sign in",
     403: "That didn't go through",
     404: "Page not found",
     405: "That page can't do that",
@@ -55,23 +56,47 @@ def is_api(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-def error_page(
-    request: Request, status_code: int, message: str | None, headers: dict[str, str] | None = None
+# A form page that failed (say, too many sign-in attempts) offers a way back to it.
+BACK_LINKS = {"/login": "Back to sign in", "/register": "Back to create an account"}
+
+
+async def _session(request: Request, *, ask_db: bool) -> PageSession | None:
+    """Who the header shows as signed in. When the database is what failed, or the handler
+    already failed in some unknown way, only what needs no database (a guest cookie)."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return None
+    if ask_db:
+        try:
+            return await current_session(request, services)
+        except Exception as exc:  # the error page must render whatever happened
+            log.debug("no session for the error page: %r", exc)
+    return known_session(request, services.signer)
+
+
+async def error_page(
+    request: Request,
+    status_code: int,
+    message: str | None,
+    headers: dict[str, str] | None = None,
+    *,
+    ask_db: bool = True,
 ) -> Response:
     text = DEFAULT_MESSAGES.get(status_code) if status_code >= 500 or not message else message
     text = text or DEFAULT_MESSAGES.get(status_code) or "Please go back and try again."
     if wants_json(request):
         return json_response(status_code, {"ok": False, "message": text}, headers)
-    services = getattr(request.app.state, "services", None)
-    session = current_session(request, services.signer) if services is not None else None
+    path = request.url.path
+    back = BACK_LINKS.get(path) if status_code in (400, 403, 429) else None
     response = rendering.page(
         "error.html",
         {
             "status_code": status_code,
             "title": TITLES.get(status_code, "Something went wrong"),
             "message": text,
-            "session": session,
-            "path": request.url.path,
+            "session": await _session(request, ask_db=ask_db),
+            "path": path,
+            "back": {"href": path, "label": back} if back else None,
         },
         status_code,
     )
@@ -95,25 +120,25 @@ def install_page_errors(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, handler)
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_page(request, exc.status_code, None, dict(exc.headers or {}))
+        return await error_page(request, exc.status_code, None, dict(exc.headers or {}))
 
     async def on_domain(request: Request, exc: DomainError) -> Response:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-        return error_page(request, status_for(exc), exc.message, headers)
+        return await error_page(request, status_for(exc), exc.message, headers)
 
     async def on_validation(request: Request, _: RequestValidationError) -> Response:
-        return error_page(request, 400, "Some of the details sent were not valid.")
+        return await error_page(request, 400, "Some of the details sent were not valid.")
 
     async def on_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable: %r", exc)
-        return error_page(request, 503, None, {"Retry-After": "1"})
+        return await error_page(request, 503, None, {"Retry-After": "1"}, ask_db=False)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-        return error_page(request, 500, None)
+        return await error_page(request, 500, None, ask_db=False)
 
     async def on_csrf(request: Request, exc: Exception) -> Response:
-        return error_page(request, 403, str(exc))
+        return await error_page(request, 403, str(exc))
 
     wrap(StarletteHTTPException, on_http)
     wrap(DomainError, on_domain)

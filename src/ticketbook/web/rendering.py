@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from ticketbook.web import views
+from ticketbook.web.session import CSRF_FIELD
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -50,6 +51,7 @@ def _environment() -> Environment:
     )
     env.globals.update(
         static=static_url,
+        csrf_field=CSRF_FIELD,
         new_key=lambda: str(uuid.uuid4()),
         tier_name=views.TIER_NAMES.get,
         tier_blurb=views.TIER_BLURBS.get,

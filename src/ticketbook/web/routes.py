@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from ticketbook.api.deps import Services, parse_id
+from ticketbook.api.deps import Services, client_address, parse_id
 from ticketbook.api.errors import json_response
 from ticketbook.api.state import AppServices
 from ticketbook.auth.service import ensure_guest
@@ -30,6 +30,7 @@ from ticketbook.web.session import (
     check_csrf,
     page_session,
     remember,
+    welcome_moved,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +45,7 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _render(
+def render_page(
     request: Request,
     services: AppServices,
     session: PageSession,
@@ -85,9 +86,9 @@ async def concerts(request: Request, services: Services) -> Response:
 
 
 async def _concert_list(request: Request, services: AppServices, *, home: bool) -> Response:
-    session = page_session(request, services.signer)
+    session = await page_session(request, services)
     upcoming = await catalog.list_upcoming(services.catalog_db)
-    return _render(
+    return render_page(
         request,
         services,
         session,
@@ -98,9 +99,9 @@ async def _concert_list(request: Request, services: AppServices, *, home: bool) 
 
 @router.get("/concerts/{concert_id}")
 async def concert_page(concert_id: str, request: Request, services: Services) -> Response:
-    session = page_session(request, services.signer)
+    session = await page_session(request, services)
     concert = await _concert(services, concert_id)
-    return _render(
+    return render_page(
         request,
         services,
         session,
@@ -131,19 +132,30 @@ def _booking_input(form: FormData, concert: Concert) -> tuple[TicketTier, int, u
 
 
 async def _book(
-    services: AppServices, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+    request: Request,
+    services: AppServices,
+    session: PageSession,
+    tier_id: uuid.UUID,
+    quantity: int,
+    key: uuid.UUID,
 ) -> views.BookingResult:
     """Book through the engine (its idempotency makes a resubmitted form replay the first
     answer). A resubmission that arrives while the first one is still paying waits for its
     answer instead of saying "try later"."""
-    # The session's guest row is made at its first booking (browsing writes nothing). One
-    # primary-key lookup, and no failed hold on the tier's row lock for a first-time fan.
-    await ensure_guest(services.db, user_id)
+    user_id = session.user_id
+    if session.is_guest:
+        # A guest's row is made at its first booking (browsing writes nothing). One
+        # primary-key lookup, and no failed hold on the tier's row lock for a first-time fan.
+        await ensure_guest(services.db, user_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
     delay = 0.05
     stored = await services.engine.book(
-        user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
+        user_id=user_id,
+        tier_id=tier_id,
+        quantity=quantity,
+        key=key,
+        address=client_address(request),
     )
     while True:
         result = views.booking_result(stored.status_code, stored.body)
@@ -159,10 +171,10 @@ async def _book(
 @router.post("/concerts/{concert_id}/book")
 async def book(concert_id: str, request: Request, services: Services) -> Response:
     form = await request.form()
-    session = check_csrf(request, services.signer, _text(form.get(CSRF_FIELD)))
+    session = await check_csrf(request, services, text_field(form, CSRF_FIELD))
     concert = await _concert(services, concert_id, primary=True)
     tier, quantity, key = _booking_input(form, concert)
-    result = await _book(services, session.user_id, tier.id, quantity, key)
+    result = await _book(request, services, session, tier.id, quantity, key)
     # Read the concert again: the result shows the counts as they are now.
     concert = await catalog.get_concert(services.db, concert.id) or concert
     tier = next((t for t in concert.ticket_tiers if t.id == tier.id), tier)
@@ -194,31 +206,43 @@ async def book(concert_id: str, request: Request, services: Services) -> Respons
             },
             rendering.PAGE_HEADERS,
         )
-    return _render(
+    return render_page(
         request, services, session, "booking_result.html", context, status_code=result.status_code
     )
 
 
 @router.get("/bookings")
-async def bookings(request: Request, services: Services, cancelled: str | None = None) -> Response:
-    session = page_session(request, services.signer)
+async def bookings(
+    request: Request,
+    services: Services,
+    cancelled: str | None = None,
+    welcome: str | None = None,
+) -> Response:
+    session = await page_session(request, services)
+    # The list is by user id: a guest's, or the signed-in account's.
     mine = [] if session.is_new else await services.engine.list_for_user(session.user_id)
     just_cancelled = next(
         (b for b in mine if str(b.id) == cancelled and b.status == "CANCELLED"), None
     )
-    return _render(
+    return render_page(
         request,
         services,
         session,
         "bookings.html",
-        {"bookings": mine, "just_cancelled": just_cancelled, "nav": "bookings"},
+        {
+            "bookings": mine,
+            "just_cancelled": just_cancelled,
+            # Right after registering: how many guest bookings moved into the account.
+            "moved": welcome_moved(services.signer, session, welcome),
+            "nav": "bookings",
+        },
     )
 
 
 @router.post("/bookings/{booking_id}/cancel")
 async def cancel(booking_id: str, request: Request, services: Services) -> Response:
     form = await request.form()
-    session = check_csrf(request, services.signer, _text(form.get(CSRF_FIELD)))
+    session = await check_csrf(request, services, text_field(form, CSRF_FIELD))
     booking = await services.engine.cancel(
         user_id=session.user_id, booking_id=parse_id(booking_id, "Booking")
     )
@@ -234,5 +258,6 @@ async def cancel(booking_id: str, request: Request, services: Services) -> Respo
     return RedirectResponse(f"/bookings?cancelled={booking.id}", status_code=303)
 
 
-def _text(value: Any) -> str | None:
+def text_field(form: FormData, name: str) -> str | None:
+    value = form.get(name)
     return value if isinstance(value, str) else None

@@ -54,6 +54,9 @@ def _session(services: Services, signed_in: SignedIn) -> AccountSession:
     status_code=201,
     dependencies=[Depends(require_json)],
     responses={**_SIGN_IN_ERRORS, 409: {"model": ErrorBody, "description": "Email taken"}},
+    # The bearer token is optional here (a guest's brings its bookings along): FastAPI lists
+    # the scheme as required, and an empty requirement added to the list says "or none".
+    openapi_extra={"security": [{}]},
 )
 async def register(
     body: Credentials, request: Request, services: Services, caller: OptionalIdentity
@@ -81,9 +84,12 @@ async def register(
     dependencies=[Depends(require_json)],
     responses=_SIGN_IN_ERRORS,
 )
-async def login(body: Credentials, request: Request, services: Services) -> AccountSession:
+async def login(
+    body: Credentials, request: Request, services: Services, caller: OptionalIdentity
+) -> AccountSession:
     """Sign in with email and password for a bearer token. A wrong email and a wrong
-    password get the same answer."""
+    password get the same answer. Sent with a guest's token, the guest's bookings move into
+    the account."""
     signed_in = await accounts.sign_in(
         services.db,
         services.limiter,
@@ -92,6 +98,7 @@ async def login(body: Credentials, request: Request, services: Services) -> Acco
         address=client_address(request),
         kind="api",
         ttl_s=services.settings.session_ttl_s,
+        guest_id=caller.user_id if caller is not None and caller.is_guest else None,
     )
     return _session(services, signed_in)
 
