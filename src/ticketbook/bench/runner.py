@@ -109,7 +109,7 @@ class Server:
             # exist to stop. The per-account limiter and the per-fan cap still run on every
             # booking (so their cost is measured) but never bite; a per-address limit would
             # be one row shared by all the load, unlike production, so it is off.
-            "TICKETBOOK_MAX_TICKETS_PER_CONCERT": "1000000000",
+            "TICKETBOOK_MAX_TICKETS_PER_CONCERT": str(scenarios.RAW_SQL_TICKET_CAP),
             "TICKETBOOK_RATE_BOOKING_PER_ACCOUNT": "1000000000/60",
             "TICKETBOOK_RATE_BOOKING_PER_ADDRESS": "off",
         }
