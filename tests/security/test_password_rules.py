@@ -72,3 +72,10 @@ def test_a_cheaper_cost_still_verifies_hashes_made_with_the_default() -> None:
         assert asyncio.run(passwords.verify_password(stored, "a decent passphrase 42"))
     finally:
         passwords.configure_hashing(PasswordHashSettings())
+
+
+def test_passwords_are_compared_after_unicode_normalization() -> None:
+    composed, decomposed = "caf\u00e9 au lait 2027", "cafe\u0301 au lait 2027"
+    stored = asyncio.run(passwords.hash_password(composed))
+    assert asyncio.run(passwords.verify_password(stored, decomposed))
+    assert not asyncio.run(passwords.verify_password(stored, "cafe au lait 2027"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -81,6 +81,9 @@ async def current_organizer(identity: Annotated[Identity, Depends(current_identi
 
 
 OptionalIdentity = Annotated[Identity | None, Depends(optional_identity)]
+# `openapi_extra` for a route with an OptionalIdentity: FastAPI lists the bearer scheme as
+# required, and this adds the empty requirement, "or no token at all".
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 CurrentUser = Annotated[uuid.UUID, Depends(current_user_id)]
 CurrentOrganizer = Annotated[Identity, Depends(current_organizer)]

@@ -2,6 +2,8 @@
 
 FastAPI documents a 422 HTTPValidationError for every operation with parameters; ours answer
 invalid input with 400 and our error body, and any operation may answer 413, 500 or 503.
+Every operation that takes a bearer token may answer 401, every one with a JSON body 415;
+a 401 carries WWW-Authenticate, a 429 or 503 Retry-After.
 """
 
 from __future__ import annotations
@@ -17,6 +19,24 @@ _COMMON = {
     "413": "Request body too large",
     "500": "Unexpected server error",
     "503": "Database unreachable or busy; retry after the Retry-After seconds",
+}
+
+
+_RETRY_AFTER = {
+    "description": "Seconds to wait before retrying",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+_HEADERS: dict[str, dict[str, Any]] = {
+    "401": {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with",
+            "required": True,
+            "schema": {"type": "string", "const": "Bearer"},
+        }
+    },
+    "429": {"Retry-After": _RETRY_AFTER},
+    "503": {"Retry-After": _RETRY_AFTER},
 }
 
 
@@ -39,6 +59,13 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 del responses["422"]
             for status, description in _COMMON.items():
                 responses.setdefault(status, _error(description))
+            if operation.get("security"):
+                responses.setdefault("401", _error("Missing, malformed or invalid bearer token"))
+            if "requestBody" in operation:
+                responses.setdefault("415", _error("The body is not application/json"))
+            for status, headers in _HEADERS.items():
+                if status in responses:
+                    responses[status].setdefault("headers", {}).update(headers)
     schemas = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

@@ -83,8 +83,14 @@ def check_password_policy(password: str, email: str) -> None:
         raise InvalidInput("Your password must not contain your email address")
 
 
+def _canonical(password: str) -> str:
+    # NIST SP 800-63B: normalize Unicode first, so "é" typed as one character or as "e" plus
+    # an accent is the same password on every keyboard.
+    return unicodedata.normalize("NFKC", password)
+
+
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hashing.hasher.hash, password)
+    return await asyncio.to_thread(_hashing.hasher.hash, _canonical(password))
 
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -95,8 +101,8 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
 def _verify(stored_hash: str | None, password: str) -> bool:
     hashing = _hashing
     try:
-        return hashing.hasher.verify(stored_hash or hashing.dummy_hash, password) and bool(
-            stored_hash
-        )
+        return hashing.hasher.verify(
+            stored_hash or hashing.dummy_hash, _canonical(password)
+        ) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False

@@ -51,7 +51,8 @@ async def fill_bookings(conn: asyncpg.Connection, rows: int) -> float:
     user_ids = [
         r["id"]
         for r in await conn.fetch(
-            "INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, $1) RETURNING id", users
+            "INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, $1) RETURNING id",
+            users,
         )
     ]
     done = 0

@@ -84,7 +84,12 @@ def _check_text(**fields: str) -> None:
 async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> Concert:
     if new.date.tzinfo is None:
         raise InvalidInput("date needs a time zone, e.g. 2027-06-01T20:00:00Z")
-    if new.date <= datetime.now(UTC):
+    try:
+        # The database stores UTC: 9999-12-31T23:59-01:00 is in the year 10000 there.
+        starts_at = new.date.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("date is out of range") from None
+    if starts_at <= datetime.now(UTC):
         raise InvalidInput("date must be in the future")
     types = [t.tier_type for t in new.ticket_tiers]
     if len(set(types)) != len(types):
@@ -99,7 +104,7 @@ async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> 
             new.artist.strip(),
             new.venue.strip(),
             new.description,
-            new.date,
+            starts_at,
             organizer.user_id,
         )
         await conn.executemany(

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from ticketbook.api.deps import (
+    OPTIONAL_AUTH,
     CurrentIdentity,
     OptionalIdentity,
     Services,
@@ -54,9 +55,7 @@ def _session(services: Services, signed_in: SignedIn) -> AccountSession:
     status_code=201,
     dependencies=[Depends(require_json)],
     responses={**_SIGN_IN_ERRORS, 409: {"model": ErrorBody, "description": "Email taken"}},
-    # The bearer token is optional here (a guest's brings its bookings along): FastAPI lists
-    # the scheme as required, and an empty requirement added to the list says "or none".
-    openapi_extra={"security": [{}]},
+    openapi_extra=OPTIONAL_AUTH,
 )
 async def register(
     body: Credentials, request: Request, services: Services, caller: OptionalIdentity
@@ -83,6 +82,7 @@ async def register(
     response_model=AccountSession,
     dependencies=[Depends(require_json)],
     responses=_SIGN_IN_ERRORS,
+    openapi_extra=OPTIONAL_AUTH,
 )
 async def login(
     body: Credentials, request: Request, services: Services, caller: OptionalIdentity

@@ -11,6 +11,28 @@ from ticketbook.live.stream import availability_stream
 
 router = APIRouter(tags=["concerts"])
 
+# OpenAPI 3.1 reads the `schema` of an event stream as the fields of one event.
+AVAILABILITY_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"const": "availability"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "type": "object",
+                "required": ["concertId", "tierId", "availableQuantity"],
+                "properties": {
+                    "concertId": {"type": "string", "format": "uuid"},
+                    "tierId": {"type": "string", "format": "uuid"},
+                    "availableQuantity": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+    },
+}
+
 EVENT_STREAM_HEADERS = {
     "Cache-Control": "no-cache",
     # nginx and similar proxies must pass events on at once, not buffer them.
@@ -26,7 +48,7 @@ EVENT_STREAM_HEADERS = {
             "description": "Server-Sent Events. First the current count of every tier, then "
             "each change: `event: availability` with data "
             '`{"concertId", "tierId", "availableQuantity"}`.',
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": AVAILABILITY_EVENT}},
         },
         404: {"model": ErrorBody},
         503: {"model": ErrorBody},

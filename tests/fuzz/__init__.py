@@ -1,0 +1,1 @@
+"""Property-based fuzzing of the JSON API (Schemathesis against docs/openapi.json)."""
