@@ -29,7 +29,7 @@ from tests.support.accounts import (
     unique_email,
 )
 from tests.support.api import book
-from tests.support.inventory import fetchval, make_concert, snapshot
+from tests.support.inventory import DATA_TABLES, fetchval, make_concert, snapshot
 from tests.support.server import LiveServer
 
 MAX_BODY_BYTES = 64 * 1024  # TICKETBOOK_MAX_BODY_BYTES' default
@@ -44,17 +44,7 @@ SQL_INJECTIONS = (
     "%' OR '1'='1",
 )
 
-TABLES = (
-    "users",
-    "concerts",
-    "ticket_tiers",
-    "bookings",
-    "payments",
-    "idempotency_keys",
-    "auth_sessions",
-    "rate_limit_buckets",
-    "alembic_version",
-)
+TABLES = (*DATA_TABLES, "rate_limit_buckets", "alembic_version")
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,14 @@ import uuid
 
 import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.inventory import execute, fetchval, make_concert
+from tests.support.databases import DatabaseFactory, with_database
+from tests.support.inventory import doctor, execute, fetchval, make_concert
+from ticketbook.db.migrate import alembic_config
 from ticketbook.db.models import Base
 from ticketbook.db.urls import sqlalchemy_url
 
@@ -96,3 +99,38 @@ def test_idempotency_key_is_unique_per_user(db_url: str) -> None:
     other = fetchval(db_url, "INSERT INTO users DEFAULT VALUES RETURNING id")
     execute(db_url, insert, other, key)
     assert fetchval(db_url, "SELECT count(*) FROM idempotency_keys") == 2
+
+
+def test_the_accounts_migration_keeps_existing_data_and_goes_back(
+    databases: DatabaseFactory,
+) -> None:
+    """A database from before accounts (0001), with a guest's booking and a user whose role
+    said 'fan' without credentials, upgrades to head with nothing lost, and downgrades."""
+    name = f"{databases.prefix}_from_0001"
+    databases._admin(f'CREATE DATABASE "{name}"')
+    databases.created.append(name)
+    url = with_database(databases.admin_url, name)
+    command.upgrade(alembic_config(url), "0001")
+    concert = make_concert(url, {"GA": 10})
+    guest = fetchval(url, "INSERT INTO users (role) VALUES ('guest') RETURNING id")
+    old_fan = fetchval(url, "INSERT INTO users (role) VALUES ('fan') RETURNING id")
+    execute(
+        url,
+        "INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, "
+        "total_cents, currency, status, hold_expires_at) SELECT $1, concert_id, id, 2, "
+        "price_cents, 2 * price_cents, currency, 'CONFIRMED', now() FROM ticket_tiers "
+        "WHERE id = $2",
+        guest,
+        uuid.UUID(concert["tiers"]["GA"]),
+    )
+    execute(url, "UPDATE ticket_tiers SET available_quantity = 8")
+
+    command.upgrade(alembic_config(url), "head")
+    assert fetchval(url, "SELECT role FROM users WHERE id = $1", old_fan) == "guest"
+    assert fetchval(url, "SELECT count(*) FROM bookings WHERE user_id = $1", guest) == 1
+    assert fetchval(url, "SELECT tb_tickets_held($1, $2)", guest, uuid.UUID(concert["id"])) == 2
+    assert doctor(url).violations == 0
+
+    command.downgrade(alembic_config(url), "0001")
+    assert fetchval(url, "SELECT to_regclass('auth_sessions')") is None
+    assert fetchval(url, "SELECT count(*) FROM bookings") == 1

@@ -66,7 +66,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.support.databases import DatabaseFactory
-from tests.support.inventory import execute, make_concert
+from tests.support.inventory import DATA_TABLES, execute, make_concert
 from tests.support.server import NO_ABUSE_LIMITS, LiveServer
 from ticketbook.catalog.demo import seed
 
@@ -104,17 +104,6 @@ KEY_NAMESPACE = uuid.UUID("6f0c2b7e-3d4a-4f55-9a51-8f3f8c1d2e10")
 
 # --- the data a refused request must leave alone ------------------------------------------
 
-# Every table but rate_limit_buckets: a refused request still counts against the limits.
-TABLES = (
-    "users",
-    "concerts",
-    "ticket_tiers",
-    "bookings",
-    "payments",
-    "idempotency_keys",
-    "auth_sessions",
-)
-
 
 def _digest(table: str, where: str = "") -> str:
     return (
@@ -130,7 +119,7 @@ SNAPSHOT_SQL = (
     "SELECT "
     + ", ".join(
         _digest(t, "WHERE t.key IS DISTINCT FROM $1::uuid" if t == "idempotency_keys" else "")
-        for t in TABLES
+        for t in DATA_TABLES
     )
     + ", (SELECT coalesce(jsonb_agg(jsonb_build_object('user', k.user_id, 'status',"
     " k.response_status, 'booking', k.booking_id, 'error', k.response_body->>'error')"
@@ -339,7 +328,7 @@ class World:
             if status < 400 or status == 402:
                 return
             after = self.snapshot(key)
-            changed = [t for t in TABLES if after[t] != before[t]]
+            changed = [t for t in DATA_TABLES if after[t] != before[t]]
             if after["this_key"] != before["this_key"] and not _stored_rejection(
                 case, response, json.loads(before["this_key"]), json.loads(after["this_key"])
             ):

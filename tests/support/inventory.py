@@ -90,18 +90,22 @@ def tier_counts(url: str, tier_id: str) -> dict[str, int]:
     return {"available": row["available_quantity"], "total": row["total_quantity"], **by_status}
 
 
+# Every table a refused request must leave alone (rate_limit_buckets is not among them: a
+# refused request still counts against the limits).
+DATA_TABLES = (
+    "users",
+    "concerts",
+    "ticket_tiers",
+    "bookings",
+    "payments",
+    "idempotency_keys",
+    "auth_sessions",
+)
+
+
 def snapshot(url: str) -> dict[str, Any]:
     """Everything a rejected request must leave untouched."""
-    tables = (
-        "users",
-        "concerts",
-        "ticket_tiers",
-        "bookings",
-        "payments",
-        "idempotency_keys",
-        "auth_sessions",
-    )
-    counts = {t: fetchval(url, f"SELECT count(*) FROM {t}") for t in tables}
+    counts = {t: fetchval(url, f"SELECT count(*) FROM {t}") for t in DATA_TABLES}
     counts["available"] = fetchval(url, "SELECT sum(available_quantity) FROM ticket_tiers")
     counts["statuses"] = fetchval(url, "SELECT string_agg(status, ',' ORDER BY id) FROM bookings")
     counts["roles"] = fetchval(url, "SELECT string_agg(role, ',' ORDER BY id) FROM users")

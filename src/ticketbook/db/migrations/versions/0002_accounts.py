@@ -40,6 +40,9 @@ $$
 def upgrade() -> None:
     op.add_column("users", sa.Column("email", sa.Text(), nullable=True))
     op.add_column("users", sa.Column("password_hash", sa.Text(), nullable=True))
+    # Before accounts every user was an anonymous guest, whatever its role said: without
+    # credentials it can only be one now.
+    op.execute("UPDATE users SET role = 'guest' WHERE role <> 'guest'")
     op.create_check_constraint(
         "account_has_credentials",
         "users",
@@ -116,7 +119,7 @@ def downgrade() -> None:
     op.drop_index("ix_auth_sessions_user_id", table_name="auth_sessions")
     op.drop_table("auth_sessions")
     op.drop_constraint(op.f("uq_users_email"), "users", type_="unique")
-    op.drop_constraint("ck_users_email_normalized", "users", type_="check")
-    op.drop_constraint("ck_users_account_has_credentials", "users", type_="check")
+    op.drop_constraint("email_normalized", "users", type_="check")
+    op.drop_constraint("account_has_credentials", "users", type_="check")
     op.drop_column("users", "password_hash")
     op.drop_column("users", "email")
