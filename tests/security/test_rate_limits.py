@@ -161,3 +161,45 @@ def test_page_bookings_count_against_the_address(db_url: str, start_server: Serv
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert "text/html" in refused.headers["content-type"]
     assert tier_counts(db_url, tier)["available"] == 98
+
+
+def test_a_window_opens_at_the_first_request_and_resets_when_over(db_url: str) -> None:
+    """The limiter itself, on a real database: 2 per 2 s, then a fresh window."""
+    import asyncio
+    import time
+
+    from ticketbook.config import LimitSettings, RateRule, Settings
+    from ticketbook.db.pool import open_database
+    from ticketbook.domain.errors import RateLimited
+    from ticketbook.ratelimit.limiter import RateLimiter
+
+    async def scene() -> tuple[list[str], int]:
+        db = await open_database(db_url, Settings())
+        limits = LimitSettings(login_per_account=RateRule(2, 2), login_per_address=RateRule(0, 1))
+        limiter = RateLimiter(db, limits)
+        outcomes: list[str] = []
+        retry_after = 0
+
+        async def attempt() -> None:
+            nonlocal retry_after
+            try:
+                await limiter.hit("login", account="fan@example.com", address="192.0.2.1")
+                outcomes.append("ok")
+            except RateLimited as exc:
+                retry_after = exc.retry_after_s
+                outcomes.append("limited")
+
+        try:
+            for _ in range(3):
+                await attempt()
+            started = time.monotonic()
+            await asyncio.sleep(2.2)
+            assert time.monotonic() - started >= 2
+            await attempt()
+        finally:
+            await db.close()
+        return outcomes, retry_after
+
+    outcomes, retry_after = asyncio.run(scene())
+    assert outcomes == ["ok", "ok", "limited", "ok"]
+    assert 1 <= retry_after <= 2

@@ -108,7 +108,7 @@ class AuthSession(Base):
 
 
 class RateLimitBucket(Base):
-    """Fixed-window request counters shared by every worker and host. UNLOGGED: counters are
+    """Windowed request counters shared by every worker and host. UNLOGGED: counters are
     worth no WAL, and losing them in a crash only resets the windows."""
 
     __tablename__ = "rate_limit_buckets"
@@ -118,7 +118,8 @@ class RateLimitBucket(Base):
     )
 
     bucket: Mapped[str] = mapped_column(Text, primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # A window opens at a bucket's first request and lasts the rule's length.
+    window_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     hits: Mapped[int] = mapped_column(Integer, nullable=False)
 
 

@@ -1,9 +1,10 @@
-"""Rate limits shared by every worker and host: fixed-window counters in PostgreSQL.
+"""Rate limits shared by every worker and host: windowed counters in PostgreSQL.
 
 One statement counts a request against all its buckets (per account, per client address) and
 says how full each is. The buckets are locked in sorted order, so two requests sharing two
-buckets can't deadlock. A fixed window lets a burst of up to twice the limit straddle a window
-boundary; that is the price of one cheap row per key.
+buckets can't deadlock. A window opens at a bucket's first request and lasts the rule's
+length; a burst of up to twice the limit can straddle the end of one window and the start of
+the next, which is the price of one cheap row per key.
 """
 
 from __future__ import annotations
@@ -19,21 +20,22 @@ from ticketbook.observability.metrics import RATE_LIMITED
 
 Action = Literal["login", "register", "booking"]
 
-# $1 bucket names, $2 their window lengths in seconds (same order).
+# $1 bucket names, $2 their window lengths in seconds (same order). A window opens at the
+# first request into an empty (or expired) bucket, so it is not aligned to the clock.
 HIT_SQL = """
-INSERT INTO rate_limit_buckets AS b (bucket, window_start, hits)
-SELECT k.bucket, to_timestamp(floor(extract(epoch FROM now()) / k.window_s) * k.window_s), 1
+INSERT INTO rate_limit_buckets AS b (bucket, window_ends_at, hits)
+SELECT k.bucket, now() + make_interval(secs => k.window_s), 1
   FROM unnest($1::text[], $2::int[]) AS k (bucket, window_s)
  ORDER BY k.bucket
     ON CONFLICT (bucket) DO UPDATE
-   SET hits = CASE WHEN b.window_start = EXCLUDED.window_start THEN b.hits + 1 ELSE 1 END,
-       window_start = EXCLUDED.window_start
-RETURNING b.bucket, b.hits, extract(epoch FROM b.window_start)::float8 AS window_start,
-          extract(epoch FROM now())::float8 AS now
+   SET hits = CASE WHEN b.window_ends_at > now() THEN b.hits + 1 ELSE 1 END,
+       window_ends_at = CASE WHEN b.window_ends_at > now() THEN b.window_ends_at
+                             ELSE EXCLUDED.window_ends_at END
+RETURNING b.bucket, b.hits, extract(epoch FROM b.window_ends_at - now())::float8 AS remaining_s
 """
 
-# Every window is at most a day long, so older buckets count nothing any more.
-PRUNE_SQL = "DELETE FROM rate_limit_buckets WHERE window_start < now() - interval '1 day'"
+# Buckets whose window is over count nothing any more.
+PRUNE_SQL = "DELETE FROM rate_limit_buckets WHERE window_ends_at < now()"
 
 MESSAGES: dict[Action, str] = {
     "login": "Too many sign-in attempts",
@@ -64,8 +66,7 @@ class RateLimiter:
         for row in rows:
             rule = rules[row["bucket"]]
             if row["hits"] > rule.limit:
-                ends = row["window_start"] + rule.window_s
-                retry_after = max(retry_after, ends - row["now"])
+                retry_after = max(retry_after, row["remaining_s"])
         if retry_after > 0:
             RATE_LIMITED.labels(action).inc()
             seconds = max(1, math.ceil(retry_after))

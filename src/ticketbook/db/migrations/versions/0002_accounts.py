@@ -85,7 +85,7 @@ def upgrade() -> None:
     op.create_table(
         "rate_limit_buckets",
         sa.Column("bucket", sa.Text(), nullable=False),
-        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("window_ends_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
         sa.CheckConstraint("hits >= 0", name=op.f("ck_rate_limit_buckets_hits_not_negative")),
         sa.PrimaryKeyConstraint("bucket", name=op.f("pk_rate_limit_buckets")),
