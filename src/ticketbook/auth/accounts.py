@@ -97,10 +97,11 @@ async def register(
     kind: SessionKind,
     ttl_s: int,
 ) -> SignedIn:
-    await limiter.hit("register", account=_limit_key(email), address=address)
+    normalized = _normalized_or_none(email)
+    await limiter.hit("register", account=_limit_key(email, normalized), address=address)
     user_id, moved = await create_account(db, email, password, "fan", guest_id)
     token = await open_session(db, user_id, kind, ttl_s)
-    return SignedIn(Identity(user_id, "fan", normalize_email(email)), token, moved)
+    return SignedIn(Identity(user_id, "fan", normalized), token, moved)
 
 
 async def sign_in(
@@ -116,11 +117,8 @@ async def sign_in(
 ) -> SignedIn:
     """Check the password and open a session; a guest signing in brings its bookings along
     (which may take the account past the per-concert cap: nothing is refused for that)."""
-    await limiter.hit("login", account=_limit_key(email), address=address)
-    try:
-        normalized: str | None = normalize_email(email)
-    except InvalidInput:
-        normalized = None
+    normalized = _normalized_or_none(email)
+    await limiter.hit("login", account=_limit_key(email, normalized), address=address)
     row = await db.fetchrow(FIND_ACCOUNT_SQL, normalized) if normalized else None
     if not await verify_password(row["password_hash"] if row else None, password):
         SIGN_INS.labels("failed").inc()
@@ -135,13 +133,20 @@ async def sign_in(
     return SignedIn(Identity(row["id"], row["role"], row["email"]), token, moved)
 
 
-def _limit_key(email: str) -> str:
-    """The rate-limit key for an email: normalized when it can be, so case tricks don't help."""
+def _normalized_or_none(email: str) -> str | None:
     try:
         return normalize_email(email)
     except InvalidInput:
-        # Not an email at all (maybe with NUL bytes, which PostgreSQL text refuses): a digest.
-        return "invalid:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+        return None
+
+
+def _limit_key(email: str, normalized: str | None) -> str:
+    """The rate-limit key for an email: normalized when it can be, so case tricks don't help;
+    for something that is no email at all (maybe with NUL bytes, which PostgreSQL text
+    refuses), a digest."""
+    if normalized is not None:
+        return normalized
+    return "invalid:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
 
 
 SET_ROLE_SQL = "UPDATE users SET role = $2 WHERE email = $1 AND role <> 'guest' RETURNING id"

@@ -145,14 +145,11 @@ class BookingEngine:
     limiter: RateLimiter | None = None
 
     @cached_property
-    def _ticket_cap_body(self) -> dict[str, Any]:
-        return ticket_cap_body(self.max_tickets_per_concert)
-
-    @cached_property
     def _rejections(self) -> dict[str, dict[str, Any]]:
+        """The 409 bodies by the hold's `rejection`; the cap's names this engine's cap."""
         return {
             "concert_over": CONCERT_OVER_BODY,
-            "ticket_cap": self._ticket_cap_body,
+            "ticket_cap": ticket_cap_body(self.max_tickets_per_concert),
             "not_enough": NOT_ENOUGH_TICKETS_BODY,
         }
 
@@ -192,7 +189,7 @@ class BookingEngine:
                 NOT_ENOUGH_TICKETS_BODY,
                 CONCERT_OVER_BODY,
                 self.max_tickets_per_concert,
-                self._ticket_cap_body,
+                self._rejections["ticket_cap"],
             )
         except asyncpg.UniqueViolationError:
             return await self._replay(user_id, key, fingerprint)
