@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.pages import text, title
-from ticketbook.api.app import build_app
-from ticketbook.config import Settings
+from ticketbook.app import build_app
+from ticketbook.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -200,7 +200,7 @@ def test_a_subscription_keeps_only_the_latest_count_per_tier() -> None:
 
 @pytest.mark.parametrize("value", ["0", "61", "soon"])
 def test_poll_interval_is_validated(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ticketbook.config import ConfigError, Settings
+    from ticketbook.settings import ConfigError, Settings
 
     monkeypatch.setenv("TICKETBOOK_LIVE_POLL_INTERVAL_S", value)
     with pytest.raises(ConfigError):

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ticketbook.api.app import openapi_document
+from ticketbook.app import openapi_document
 
 COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 STALE = "docs/openapi.json is stale: run `make openapi` and commit the result"

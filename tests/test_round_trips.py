@@ -14,9 +14,9 @@ import asyncpg
 
 from tests.support.inventory import fetchval, make_concert, tier_counts
 from ticketbook.booking.service import BookingEngine
-from ticketbook.config import PaymentSettings, Settings
 from ticketbook.db.pool import Database, create_pool
 from ticketbook.payments.simulated import SimulatedGateway
+from ticketbook.settings import PaymentSettings, Settings
 
 
 async def _count_statements(

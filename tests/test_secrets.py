@@ -20,11 +20,11 @@ import httpx
 import pytest
 
 from tests.support.server import LiveServer, free_port
-from ticketbook.api.app import build_app
-from ticketbook.api.asgi import create_app
+from ticketbook.app import build_app
+from ticketbook.asgi import create_app
 from ticketbook.auth.secrets import check_production_key, is_placeholder, source_checkout
 from ticketbook.auth.tokens import TokenSigner
-from ticketbook.config import ConfigError, Settings
+from ticketbook.settings import ConfigError, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # Anything the test runner's own environment might set that would change the outcome.
@@ -317,7 +317,7 @@ def test_serve_and_a_bare_uvicorn_worker_refuse_a_bad_production_key(
     production = {"TICKETBOOK_ENV": "production", "DATABASE_URL": shared_db}
     serve = [sys.executable, "-m", "ticketbook.cli.main", "serve", "--port"]
     # A worker started some other way than `ticketbook serve` (here uvicorn's own CLI).
-    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "ticketbook.api.asgi:create_app"]
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "ticketbook.asgi:create_app"]
     commands = [
         ([*serve, str(free_port())], child_env(data_dir, **production, **env))
         for env in cases.values()

@@ -10,9 +10,9 @@ import pytest
 
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.idempotency import InvalidIdempotencyKey, booking_fingerprint, parse_key
-from ticketbook.config import ConfigError, PaymentSettings, Settings
 from ticketbook.payments.gateway import ChargeOutcome
 from ticketbook.payments.simulated import SimulatedGateway
+from ticketbook.settings import ConfigError, PaymentSettings, Settings
 
 
 def test_tokens_verify_only_when_signed_with_the_same_key() -> None:

@@ -43,9 +43,9 @@ from tests.scaleout.processes import (
 from tests.support.server import free_port
 from ticketbook.bench import runner, scenarios
 from ticketbook.bench.scenarios import Target
-from ticketbook.config import Settings
 from ticketbook.db.migrate import upgrade_to_head
 from ticketbook.db.pool import server_defaults
+from ticketbook.settings import Settings
 
 DURABLE = (
     "-c shared_buffers=128MB -c max_connections=100 -c max_wal_senders=4 -c wal_keep_size=256MB"

@@ -33,8 +33,8 @@ from tests.scaleout.processes import (
 )
 from tests.support.inventory import doctor, execute, make_concert, tier_counts
 from tests.support.load import booking_requests, fire_together, make_guests
-from ticketbook.config import Settings
 from ticketbook.db.pool import server_defaults, session_settings, settings_mismatches
+from ticketbook.settings import Settings
 
 CONCURRENT_BOOKINGS = 120
 TICKETS_LEFT = 7
@@ -194,7 +194,7 @@ def test_pgbouncer_mode_warns_when_the_databases_settings_differ(db_url: str) ->
 def test_pgbouncer_mode_needs_a_direct_url_for_live_availability(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ticketbook.config import ConfigError
+    from ticketbook.settings import ConfigError
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@127.0.0.1:6432/ticketbook")
     monkeypatch.setenv("TICKETBOOK_PGBOUNCER", "1")

@@ -8,8 +8,8 @@ import pytest
 
 from ticketbook.auth import passwords
 from ticketbook.auth.accounts import normalize_email
-from ticketbook.config import PasswordHashSettings
 from ticketbook.domain.errors import InvalidInput
+from ticketbook.settings import PasswordHashSettings
 
 
 @pytest.mark.parametrize(

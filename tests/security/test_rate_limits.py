@@ -168,10 +168,10 @@ def test_a_window_opens_at_the_first_request_and_resets_when_over(db_url: str) -
     import asyncio
     import time
 
-    from ticketbook.config import LimitSettings, RateRule, Settings
     from ticketbook.db.pool import open_database
     from ticketbook.domain.errors import RateLimited
     from ticketbook.ratelimit.limiter import RateLimiter
+    from ticketbook.settings import LimitSettings, RateRule, Settings
 
     async def scene() -> tuple[list[str], int]:
         db = await open_database(db_url, Settings())

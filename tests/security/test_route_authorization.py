@@ -22,8 +22,8 @@ from tests.support.accounts import new_concert_body, organizer, register
 from tests.support.api import book
 from tests.support.inventory import make_concert, snapshot
 from tests.support.pages import forms
-from ticketbook.api.app import build_app
-from ticketbook.config import Settings
+from ticketbook.app import build_app
+from ticketbook.settings import Settings
 
 # (method, path) of every route a production app serves; a mount is ("*", path).
 Route = tuple[str, str]

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ticketbook.api.state import AppServices
 from ticketbook.auth.identity import Identity
 from ticketbook.auth.service import identify
 from ticketbook.domain.errors import Forbidden, NotFound, Unauthenticated
+from ticketbook.services import AppServices
 
 
 class UnsupportedMediaType(Exception):

@@ -13,8 +13,8 @@ from functools import cached_property
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ticketbook.config import PasswordHashSettings
 from ticketbook.domain.errors import InvalidInput
+from ticketbook.settings import PasswordHashSettings
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256

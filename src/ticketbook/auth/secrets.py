@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 
 import ticketbook
-from ticketbook.config import ConfigError, Settings
+from ticketbook.settings import ConfigError, Settings
 
 MIN_PRODUCTION_KEY_LENGTH = 32
 GENERATED_KEY_NAME = "secret_key"

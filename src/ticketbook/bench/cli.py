@@ -13,7 +13,7 @@ from ticketbook.bench.runner import (
     run_scenarios,
     summary_table,
 )
-from ticketbook.config import Settings
+from ticketbook.settings import Settings
 
 
 def run_bench(admin_url: str, settings: Settings, args: argparse.Namespace) -> int:

@@ -19,10 +19,10 @@ import asyncpg
 
 from ticketbook.auth.identity import Role
 from ticketbook.auth.secrets import check_production_key
-from ticketbook.config import ConfigError, Settings
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
 from ticketbook.observability.logs import logging_config
+from ticketbook.settings import ConfigError, Settings
 
 log = logging.getLogger("ticketbook")
 
@@ -101,7 +101,7 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     print(f"TicketBook on http://{host}:{port}  (API under /api, OpenAPI at /api/docs)")
     uvicorn.run(
-        "ticketbook.api.asgi:create_app",
+        "ticketbook.asgi:create_app",
         factory=True,
         host=host,
         port=port,
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command == "openapi":
-            from ticketbook.api.app import openapi_document
+            from ticketbook.app import openapi_document
 
             text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
             if args.output:

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from ticketbook.config import Settings
 from ticketbook.observability.metrics import POOL_IN_USE, POOL_TIMEOUTS, POOL_WAITING
+from ticketbook.settings import Settings
 
 log = logging.getLogger(__name__)
 

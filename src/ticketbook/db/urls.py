@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ticketbook.config import Settings
+from ticketbook.settings import Settings
 
 _PREFIXES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
 

@@ -39,9 +39,9 @@ from typing import Any
 import asyncpg
 import orjson
 
-from ticketbook.config import Settings
 from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.observability.metrics import LIVE_CHANGES, LIVE_LISTENING, LIVE_PUBLISHING
+from ticketbook.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import hashlib
 import random
 import uuid
 
-from ticketbook.config import PaymentSettings
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, RefundResult
+from ticketbook.settings import PaymentSettings
 
 
 def _uniform(key: uuid.UUID, purpose: bytes) -> float:

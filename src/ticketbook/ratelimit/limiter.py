@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ticketbook.config import LimitSettings, RateRule
 from ticketbook.db.pool import Database
 from ticketbook.domain.errors import RateLimited
 from ticketbook.observability.metrics import RATE_LIMITED
+from ticketbook.settings import LimitSettings, RateRule
 
 Action = Literal["login", "register", "booking"]
 

@@ -18,11 +18,11 @@ from starlette.responses import RedirectResponse, Response
 
 from ticketbook.api.deps import Services, client_address, parse_id
 from ticketbook.api.errors import json_response
-from ticketbook.api.state import AppServices
 from ticketbook.auth.service import ensure_guest
 from ticketbook.catalog import service as catalog
 from ticketbook.domain.errors import InvalidInput, NotFound
 from ticketbook.domain.schemas import MAX_TICKETS_PER_BOOKING, Concert, TicketTier
+from ticketbook.services import AppServices
 from ticketbook.web import rendering, views
 from ticketbook.web.session import (
     CSRF_FIELD,

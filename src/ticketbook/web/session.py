@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ticketbook.api.state import AppServices
 from ticketbook.auth.identity import Identity
 from ticketbook.auth.service import identify
 from ticketbook.auth.tokens import TokenSigner
+from ticketbook.services import AppServices
 
 COOKIE_NAME = "tb_session"
 # Browsers cap cookie lifetimes at 400 days.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ticketbook.api.app import build_app
+from ticketbook.app import build_app
 from ticketbook.auth.secrets import check_production_key
-from ticketbook.config import Settings
+from ticketbook.settings import Settings
 
 
 def create_app() -> FastAPI:

@@ -17,13 +17,11 @@ from ticketbook.api.limits import BodySizeLimit
 from ticketbook.api.openapi import build_openapi
 from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer, testing
 from ticketbook.api.security_headers import SecurityHeaders
-from ticketbook.api.state import AppServices
 from ticketbook.auth.passwords import configure_hashing
 from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.service import BookingEngine
-from ticketbook.config import Settings
 from ticketbook.db.pool import open_database
 from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.live.hub import AvailabilityHub, start_live_hub
@@ -32,6 +30,8 @@ from ticketbook.observability.middleware import RequestObserver
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
 from ticketbook.ratelimit.limiter import RateLimiter
+from ticketbook.services import AppServices
+from ticketbook.settings import Settings
 from ticketbook.web.app import install_pages
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.service import BookingEngine
-from ticketbook.config import Settings
 from ticketbook.db.pool import Database
 from ticketbook.live.hub import AvailabilityHub
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.ratelimit.limiter import RateLimiter
+from ticketbook.settings import Settings
 
 
 @dataclass
