@@ -1,5 +1,11 @@
 """Fixtures: a real PostgreSQL (embedded 18 by default, TEST_DATABASE_URL to use another),
-fresh migrated databases, and real server processes."""
+fresh migrated databases, and real server processes.
+
+The suite has four layers, one folder and one marker each (registered in pyproject.toml):
+tests/unit (no database), tests/service (real PostgreSQL, in-process), tests/http (the ASGI
+app in-process) and tests/system (real processes). The marker comes from the folder, so a
+test can't carry the wrong one: `pytest -m "not system"` is the fast suite.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +52,23 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 ServerFactory = Callable[..., LiveServer]
+
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("unit", "service", "http", "system")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with the layer its folder names; a test outside the four fails."""
+    for item in items:
+        try:
+            layer = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            layer = ""
+        if layer not in LAYERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: every test lives in one of tests/{{{','.join(LAYERS)}}}"
+            )
+        item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.fixture

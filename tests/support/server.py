@@ -48,7 +48,8 @@ class LiveServer:
             "TICKETBOOK_PAYMENT_LATENCY_JITTER_MS": "0",
             "TICKETBOOK_ENABLE_TEST_ROUTES": "1",
             # Tests book many tickets from one address and one guest: the limiter and the cap
-            # run, but only their own tests (tests/security) bring them down to where they bite.
+            # run, but only their own tests (test_rate_limits.py, test_ticket_cap.py) bring them
+            # down to where they bite.
             **NO_ABUSE_LIMITS,
             **env,
         }

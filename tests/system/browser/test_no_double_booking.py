@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Shop, session_user
+from tests.system.browser.conftest import Shop, session_user
 
 
 def wait_for(page: Any, condition: Any, timeout_ms: int = 10_000) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Shop, require_chromium, session_user, start_shop
 from tests.support.databases import DatabaseFactory
+from tests.system.browser.conftest import Shop, require_chromium, session_user, start_shop
 
 
 @pytest.fixture(scope="module")

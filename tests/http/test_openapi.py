@@ -10,7 +10,7 @@ import httpx
 
 from ticketbook.app import openapi_document
 
-COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 STALE = "docs/openapi.json is stale: run `make openapi` and commit the result"
 
 

@@ -15,7 +15,7 @@ from tests.support.api import book, new_guest
 from tests.support.inventory import execute, fetchval, make_concert
 from tests.support.live import EventReader
 from tests.support.server import LiveServer
-from tests.test_observability import metric
+from tests.system.test_observability import metric
 from ticketbook.live.hub import (
     MAX_PAYLOAD_BYTES,
     PUBLISHER_LOCK_ID,

@@ -1,6 +1,6 @@
 """Measure the scale-out topologies on this machine, in one run, with the bench's load shapes.
 
-    .venv/bin/python -m tests.scaleout.measure [--duration 5] [--rounds 2]
+    .venv/bin/python -m tests.system.scaleout.measure [--duration 5] [--rounds 2]
 
 Starts a PostgreSQL 18 primary (durable settings: fsync on) and a streaming replica on
 loopback, PgBouncer (transaction mode) in front of the primary, then for each topology starts
@@ -31,7 +31,8 @@ from typing import Any
 
 import asyncpg
 
-from tests.scaleout.processes import (
+from tests.support.server import free_port
+from tests.system.scaleout.processes import (
     Backend,
     LocalPostgres,
     PgBouncer,
@@ -40,7 +41,6 @@ from tests.scaleout.processes import (
     prepare_postgres_binaries,
     private_dir,
 )
-from tests.support.server import free_port
 from ticketbook.bench import runner, scenarios
 from ticketbook.bench.scenarios import Target
 from ticketbook.db.migrate import upgrade_to_head
@@ -116,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     bin_dir, bouncer_bin = postgres_bin_dir(), pgbouncer_binary()
     if bin_dir is None or bouncer_bin is None:
-        raise SystemExit("needs pgbouncer and the PostgreSQL 18 binaries (see tests/scaleout)")
+        raise SystemExit("needs pgbouncer and the PostgreSQL 18 binaries (tests/system/scaleout)")
     prepare_postgres_binaries(bin_dir)
     root = private_dir("tb-measure-")
     primary = LocalPostgres(bin_dir, root, "primary", DURABLE)

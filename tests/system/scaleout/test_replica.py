@@ -23,15 +23,15 @@ import httpx
 import pytest
 
 from tests.conftest import ServerFactory
-from tests.scaleout.processes import (
+from tests.support.inventory import doctor, execute, fetchval, make_concert, tier_counts
+from tests.support.load import booking_requests, fire_together, make_guests
+from tests.system.scaleout.processes import (
     LocalPostgres,
     postgres_bin_dir,
     prepare_postgres_binaries,
     private_dir,
     require,
 )
-from tests.support.inventory import doctor, execute, fetchval, make_concert, tier_counts
-from tests.support.load import booking_requests, fire_together, make_guests
 from ticketbook.db.migrate import upgrade_to_head
 
 DATABASE = "ticketbook"

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Shop
 from tests.support.api import book, new_guest
+from tests.system.browser.conftest import Shop
 
 TRACK_LAYOUT_SHIFTS = """() => {
     window.__shifts = [];

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Shop, session_user
+from tests.system.browser.conftest import Shop, session_user
 
 
 def test_book_see_in_my_bookings_cancel_and_the_count_returns(page: Any, shop: Shop) -> None:

@@ -1,6 +1,6 @@
 """Schemathesis fuzzes the JSON API exactly as the committed OpenAPI document describes it.
 
-The document is docs/openapi.json as committed (tests/test_openapi.py keeps it equal to what
+The document is docs/openapi.json as committed (tests/http/test_openapi.py keeps it equal to what
 the code generates); the server is a real `ticketbook serve` on a fresh migrated database
 with the demo concerts, a sold-out tier, an organizer's own concert and a few bookings.
 Payments always succeed and the abuse limits are lifted (LiveServer's defaults).
@@ -27,7 +27,7 @@ Each response must:
 The run is bounded (MAX_EXAMPLES fuzzed cases per operation, plus the coverage cases) and
 reproducible: Hypothesis is derandomized and Schemathesis seeded, so the same command on the
 same code sends the same cases. (Hypothesis also mixes in literals from the project's
-modules it sees loaded, so `pytest tests/fuzz` and `make test` send slightly different
+modules it sees loaded, so `pytest tests/system/fuzz` and `make test` send slightly different
 cases; each sends its own again on every run.) A failure names the check and prints a curl
 line that replays the request (the bearer token is masked: use a token of your own). At the
 end the module prints one line: operations, cases, failures; with -v a line per operation.
@@ -70,7 +70,7 @@ from tests.support.inventory import DATA_TABLES, execute, make_concert
 from tests.support.server import NO_ABUSE_LIMITS, LiveServer
 from ticketbook.catalog.demo import seed
 
-COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
 DOCUMENT: dict[str, Any] = json.loads(COMMITTED.read_text())
 
 # Fuzzed cases per operation (the examples and coverage phases add their own, a few dozen).

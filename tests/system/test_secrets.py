@@ -26,7 +26,7 @@ from ticketbook.auth.secrets import check_production_key, is_placeholder, source
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.settings import ConfigError, Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Anything the test runner's own environment might set that would change the outcome.
 SECRET_VARS = (
     "TICKETBOOK_ENV",

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, MOBILE, Shop
 from tests.support.api import book, new_guest
+from tests.system.browser.conftest import DESKTOP, MOBILE, Shop
 
 # WCAG 2.x contrast of every piece of visible text against what is behind it (solid colours,
 # translucent layers, and each stop of a gradient behind text, composed).
@@ -150,8 +150,8 @@ def check_focus_is_visible(page: Any, label: str, limit: int = 60) -> int:
 @pytest.fixture(scope="module")
 def catalog(shop: Shop) -> dict[str, Any]:
     """Concerts in every state, and a fan with bookings in several statuses."""
-    from tests.browser.conftest import off_loop
     from tests.support.inventory import make_concert
+    from tests.system.browser.conftest import off_loop
 
     plenty = off_loop(make_concert, shop.db_url, {"VIP": 20, "FRONT_ROW": 50, "GA": 300})
     fast = off_loop(make_concert, shop.db_url, {"VIP": 10, "GA": 10})
@@ -194,8 +194,8 @@ def test_every_page_is_accessible_and_fits(
 def test_the_not_enough_tickets_page_without_javascript(
     new_context: Any, shop: Shop, catalog: dict[str, Any]
 ) -> None:
-    from tests.browser.conftest import off_loop
     from tests.support.inventory import make_concert
+    from tests.system.browser.conftest import off_loop
 
     concert = off_loop(make_concert, shop.db_url, {"VIP": 3})
     tier = concert["tiers"]["VIP"]

@@ -8,8 +8,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MOBILE, Shop
-from tests.browser.test_accessibility import check_focus_is_visible, check_page
+from tests.system.browser.conftest import MOBILE, Shop
+from tests.system.browser.test_accessibility import check_focus_is_visible, check_page
 
 
 def test_a_guest_books_registers_sees_the_booking_and_signs_out(

@@ -13,14 +13,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (
+from tests.support.api import book, new_guest
+from tests.system.browser.conftest import (
     DESKTOP,
     MOBILE,
     SCREENSHOTS,
     Shop,
     off_loop,
 )
-from tests.support.api import book, new_guest
 from ticketbook.catalog.demo import seed
 
 EXTRA_CONCERTS = [

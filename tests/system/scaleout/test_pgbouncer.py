@@ -24,15 +24,15 @@ import httpx
 import pytest
 
 from tests.conftest import ServerFactory
-from tests.scaleout.processes import (
+from tests.support.inventory import doctor, execute, make_concert, tier_counts
+from tests.support.load import booking_requests, fire_together, make_guests
+from tests.system.scaleout.processes import (
     Backend,
     PgBouncer,
     pgbouncer_binary,
     postgres_bin_dir,
     require,
 )
-from tests.support.inventory import doctor, execute, make_concert, tier_counts
-from tests.support.load import booking_requests, fire_together, make_guests
 from ticketbook.db.pool import server_defaults, session_settings, settings_mismatches
 from ticketbook.settings import Settings
 

@@ -23,7 +23,7 @@ from tests.support.pages import booking_form, forms, post_form, reference, text,
 from tests.support.server import LiveServer
 from ticketbook.auth.tokens import TokenSigner
 
-STATIC = Path(__file__).resolve().parents[1] / "src" / "ticketbook" / "web" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "src" / "ticketbook" / "web" / "static"
 TEMPLATES = STATIC.parent / "templates"
 
 
