@@ -1,4 +1,4 @@
-"""Accounts on the pages, over real HTTP against a real 2-worker server and database, the way a
+"""Accounts on the pages, through the app in-process over a real database, the way a
 browser without JavaScript uses them: register (a guest's bookings move in), sign in, sign
 out, the session cookie, CSRF on every form (login CSRF included), safe redirects, 429."""
 
@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.http.conftest import AppFactory
+from tests.support.inprocess import InProcessApp
 from tests.support.inventory import execute, fetch, fetchval, make_concert, snapshot
 from tests.support.pages import Form, booking_form, forms, post_form, reference, text, title
-from tests.support.server import LiveServer
 
 PASSWORD = "correct horse battery staple"
 # The default TICKETBOOK_SESSION_TTL_S: 30 days.
@@ -81,18 +82,18 @@ def session_cookie(response: httpx.Response) -> str:
 
 
 @pytest.fixture(scope="module")
-def account(shared_server: LiveServer) -> str:
+def account(shared_app: InProcessApp) -> str:
     """An account's email (its password is PASSWORD), registered once for the module."""
     email = new_email()
-    with httpx.Client(base_url=shared_server.base_url, timeout=30) as c:
+    with shared_app.client() as c:
         assert register(c, email).status_code == 303
     return email
 
 
 @pytest.fixture
-def visitor(shared_server: LiveServer) -> Iterator[httpx.Client]:
+def visitor(shared_app: InProcessApp) -> Iterator[httpx.Client]:
     """A second browser."""
-    with httpx.Client(base_url=shared_server.base_url, timeout=30) as c:
+    with shared_app.client() as c:
         yield c
 
 
@@ -156,7 +157,7 @@ def test_register_moves_the_guests_bookings_into_the_account(
     assert all(ref in welcome.text for ref in refs)
     assert email in shown and any(f.action == "/logout" for f in forms(welcome.text))
     # The notice belongs to this account: another visitor replaying the link sees nothing.
-    with httpx.Client(base_url=str(client.base_url)) as other:
+    with client.visitor() as other:
         assert "now in your account" not in text(other.get(response.headers["location"]).text)
 
     # The account books from the pages like a guest, and sees it under My bookings.
@@ -217,7 +218,7 @@ def test_register_form_problems_come_back_on_the_form(client: httpx.Client, shar
     assert 'aria-describedby="register-email-error"' in bad_email.text
     assert account_id(shared_db, email) is None
 
-    with httpx.Client(base_url=str(client.base_url)) as first:
+    with client.visitor() as first:
         assert register(first, email).status_code == 303
     taken = register(client, email.upper())
     assert taken.status_code == 409
@@ -247,7 +248,7 @@ def test_wrong_password_and_unknown_email_get_the_same_page(
 
 
 def test_sign_in_sets_an_httponly_samesite_session_cookie(
-    client: httpx.Client, visitor: httpx.Client, shared_server: LiveServer
+    client: httpx.Client, visitor: httpx.Client, shared_app: InProcessApp
 ) -> None:
     email = new_email()
     assert register(visitor, email).status_code == 303
@@ -263,9 +264,7 @@ def test_sign_in_sets_an_httponly_samesite_session_cookie(
     assert email in text(page.text) and "set-cookie" not in page.headers
 
     # Over HTTPS (as behind a TLS-terminating proxy) the cookie is also Secure.
-    with httpx.Client(
-        base_url=shared_server.base_url, headers={"X-Forwarded-Proto": "https"}
-    ) as secure:
+    with shared_app.client(headers={"X-Forwarded-Proto": "https"}) as secure:
         page = secure.get("/login")
         # httpx keeps a Secure cookie for https:// only; send it back by hand.
         guest_cookie = session_cookie(page).split(";")[0]
@@ -294,24 +293,24 @@ def test_the_csrf_token_changes_at_every_sign_in(
     assert client.post("/logout", data={"csrf_token": guest_token}).status_code == 403
     assert snapshot(shared_db) == before
     # Another sign-in to the same account (another browser) has its own token.
-    with httpx.Client(base_url=str(client.base_url)) as other:
+    with client.visitor() as other:
         assert sign_in(other, email).status_code == 303
         assert csrf_of(other.get("/bookings").text) not in (guest_token, account_token)
 
 
-def test_login_csrf_is_refused(shared_server: LiveServer, account: str, shared_db: str) -> None:
+def test_login_csrf_is_refused(shared_app: InProcessApp, account: str, shared_db: str) -> None:
     email = account
     before = snapshot(shared_db)
-    with httpx.Client(base_url=shared_server.base_url) as victim:
+    with shared_app.client() as victim:
         victim.get("/")  # the victim has a guest session
         # An attacker's page posts the attacker's credentials: the cross-site POST carries no
         # (SameSite=Lax) cookie, and a token from the attacker's own session doesn't match.
-        cookieless = httpx.post(
-            f"{shared_server.base_url}/login",
+        cookieless = shared_app.client().post(
+            "/login",
             data={"email": email, "password": PASSWORD, "csrf_token": "x"},
         )
         assert cookieless.status_code == 403
-        attacker_token = csrf_of(httpx.get(f"{shared_server.base_url}/login").text)
+        attacker_token = csrf_of(shared_app.client().get("/login").text)
         forged = victim.post(
             "/login", data={"email": email, "password": PASSWORD, "csrf_token": attacker_token}
         )
@@ -324,7 +323,7 @@ def test_login_csrf_is_refused(shared_server: LiveServer, account: str, shared_d
 
 
 def test_after_sign_out_the_old_cookie_is_a_stranger(
-    client: httpx.Client, shared_server: LiveServer, shared_db: str
+    client: httpx.Client, shared_app: InProcessApp, shared_db: str
 ) -> None:
     email = new_email()
     assert register(client, email).status_code == 303
@@ -349,17 +348,15 @@ def test_after_sign_out_the_old_cookie_is_a_stranger(
     assert "Sign in" in text(home.text) and email not in home.text
 
     # Replaying the old cookie: a fresh guest, nothing of the account.
-    page = httpx.get(
-        f"{shared_server.base_url}/bookings", headers={"Cookie": f"tb_session={old_cookie}"}
-    )
+    page = shared_app.client().get("/bookings", headers={"Cookie": f"tb_session={old_cookie}"})
     assert page.status_code == 200
     assert email not in page.text and "No bookings yet" in page.text
     assert not any(f.action == "/logout" for f in forms(page.text))
     fresh = session_cookie(page).split(";")[0].removeprefix("tb_session=")
     assert fresh != old_cookie and not fresh.startswith("tb_")
     # The old cookie can't sign out (or do anything else) any more.
-    stale = httpx.post(
-        f"{shared_server.base_url}/logout",
+    stale = shared_app.client().post(
+        "/logout",
         data={"csrf_token": account_csrf},
         headers={"Cookie": f"tb_session={old_cookie}"},
     )
@@ -426,9 +423,9 @@ def test_signed_in_visitors_skip_the_forms_and_never_leave_the_site(
 # -- rate limits ---------------------------------------------------------------------------
 
 
-def test_too_many_sign_ins_get_a_friendly_429(start_server, db_url: str) -> None:
-    server = start_server(db_url, workers=1, TICKETBOOK_RATE_LOGIN_PER_ADDRESS="2/60")
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+def test_too_many_sign_ins_get_a_friendly_429(start_app: AppFactory, db_url: str) -> None:
+    app = start_app(db_url, TICKETBOOK_RATE_LOGIN_PER_ADDRESS="2/60")
+    with app.client() as client:
         answers = [sign_in(client, new_email()) for _ in range(3)]
     assert [a.status_code for a in answers] == [401, 401, 429]
     limited = answers[-1]

@@ -231,13 +231,13 @@ def test_api_tokens_and_page_sessions_are_not_interchangeable(client: httpx.Clie
     _, api = register(client, email)
     api_token = api["Authorization"].removeprefix("Bearer ")
     # An API token in the cookie is no page session: the page shows a guest.
-    with httpx.Client(base_url=str(client.base_url), timeout=30) as browser:
+    with client.visitor() as browser:
         browser.cookies.set("tb_session", api_token)
         as_cookie = browser.get("/bookings")
     assert as_cookie.status_code == 200
     assert email not in as_cookie.text
 
-    with httpx.Client(base_url=str(client.base_url), timeout=30) as browser:
+    with client.visitor() as browser:
         page = browser.get("/login")
         token = next(f for f in forms(page.text) if f.fields.get("csrf_token")).fields
         signed_in = browser.post(

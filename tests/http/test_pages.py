@@ -1,5 +1,5 @@
-"""The fan's pages over real HTTP, the way a browser without JavaScript uses them: forms,
-the guest session cookie, CSRF, idempotent resubmission, results and error pages."""
+"""The fan's pages through the app in-process, the way a browser without JavaScript uses them:
+forms, the guest session cookie, CSRF, idempotent resubmission, results and error pages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.http.conftest import AppFactory
+from tests.support.inprocess import InProcessApp
 from tests.support.inventory import (
     execute,
     fetch,
@@ -20,7 +22,6 @@ from tests.support.inventory import (
     tier_counts,
 )
 from tests.support.pages import booking_form, forms, post_form, reference, text, title
-from tests.support.server import LiveServer
 from ticketbook.auth.tokens import TokenSigner
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "ticketbook" / "web" / "static"
@@ -129,8 +130,8 @@ def test_concert_page_offers_each_tier_up_to_ten_or_what_is_left(
 # -- the guest session ---------------------------------------------------------------------
 
 
-def test_first_visit_gets_a_signed_httponly_samesite_cookie(shared_server: LiveServer) -> None:
-    with httpx.Client(base_url=shared_server.base_url) as client:
+def test_first_visit_gets_a_signed_httponly_samesite_cookie(shared_app: InProcessApp) -> None:
+    with shared_app.client() as client:
         first = client.get("/concerts")
         cookie = first.headers["set-cookie"]
         assert cookie.startswith("tb_session=")
@@ -146,11 +147,9 @@ def test_first_visit_gets_a_signed_httponly_samesite_cookie(shared_server: LiveS
         assert "set-cookie" not in client.get("/").headers
 
 
-def test_cookie_is_secure_over_https(shared_server: LiveServer) -> None:
+def test_cookie_is_secure_over_https(shared_app: InProcessApp) -> None:
     # uvicorn trusts X-Forwarded-Proto from 127.0.0.1, as from a TLS-terminating proxy.
-    response = httpx.get(
-        f"{shared_server.base_url}/concerts", headers={"X-Forwarded-Proto": "https"}
-    )
+    response = shared_app.client().get("/concerts", headers={"X-Forwarded-Proto": "https"})
     attributes = [p.strip().lower() for p in response.headers["set-cookie"].split(";")]
     assert "secure" in attributes and "httponly" in attributes
 
@@ -235,24 +234,19 @@ def test_a_resubmitted_form_books_once(client: httpx.Client, shared_db: str) -> 
     assert len(bookings_of(shared_db, session_user(client))) == 2
 
 
-def test_a_double_click_without_javascript_books_once(start_server, db_url: str) -> None:
+def test_a_double_click_without_javascript_books_once(start_app: AppFactory, db_url: str) -> None:
     """Two POSTs of the same form at once (a browser without JS sends both): the second
     waits for the first one's answer and shows the same booking."""
-    server = start_server(
-        db_url,
-        workers=2,
-        TICKETBOOK_PAYMENT_SUCCESS_RATE="1",
-        TICKETBOOK_PAYMENT_LATENCY_MS="400",
-    )
+    app = start_app(db_url, TICKETBOOK_PAYMENT_LATENCY_MS="400")
     concert = make_concert(db_url, {"GA": 10})
     tier = concert["tiers"]["GA"]
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with app.client() as client:
         form = booking_form(client.get(f"/concerts/{concert['id']}").text, tier)
         answers: list[httpx.Response] = []
         barrier = threading.Barrier(2)
 
         def click() -> None:
-            with httpx.Client(base_url=server.base_url, cookies=client.cookies, timeout=30) as c:
+            with app.client(address=client.address, cookies=client.cookies) as c:
                 barrier.wait()
                 answers.append(post_form(c, form, quantity="2"))
 
@@ -288,17 +282,18 @@ def test_not_enough_tickets_shows_the_current_count(client: httpx.Client, shared
     assert bookings_of(shared_db, session_user(client)) == []
 
 
-def test_a_declined_payment_offers_a_retry_with_a_new_key(start_server, db_url: str) -> None:
-    server = start_server(
+def test_a_declined_payment_offers_a_retry_with_a_new_key(
+    start_app: AppFactory, db_url: str
+) -> None:
+    app = start_app(
         db_url,
-        workers=1,
         TICKETBOOK_PAYMENT_SUCCESS_RATE="0",
         TICKETBOOK_PAYMENT_TIMEOUT_SHARE="0",
         TICKETBOOK_PAYMENT_ERROR_SHARE="0",
     )
     concert = make_concert(db_url, {"VIP": 3})
     tier = concert["tiers"]["VIP"]
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with app.client() as client:
         form = booking_form(client.get(f"/concerts/{concert['id']}").text, tier)
         declined = post_form(client, form, quantity="2")
         assert declined.status_code == 402
@@ -357,14 +352,11 @@ def test_booking_without_a_valid_csrf_token_is_refused(
 
 
 def test_another_sessions_token_or_no_cookie_is_refused(
-    shared_server: LiveServer, shared_db: str
+    shared_app: InProcessApp, shared_db: str
 ) -> None:
     concert = make_concert(shared_db, {"GA": 10})
     tier = concert["tiers"]["GA"]
-    with (
-        httpx.Client(base_url=shared_server.base_url) as victim,
-        httpx.Client(base_url=shared_server.base_url) as attacker,
-    ):
+    with shared_app.client() as victim, shared_app.client() as attacker:
         victim_form = booking_form(victim.get(f"/concerts/{concert['id']}").text, tier)
         attacker_form = booking_form(attacker.get(f"/concerts/{concert['id']}").text, tier)
         before = snapshot(shared_db)
@@ -375,9 +367,7 @@ def test_another_sessions_token_or_no_cookie_is_refused(
         )
         assert forged.status_code == 403
         # ... and a cross-site form post arrives without the (SameSite=Lax) cookie at all.
-        cookieless = httpx.post(
-            f"{shared_server.base_url}{victim_form.action}", data=victim_form.filled()
-        )
+        cookieless = shared_app.client().post(victim_form.action, data=victim_form.filled())
         assert cookieless.status_code == 403
         assert snapshot(shared_db) == before
 
@@ -397,13 +387,10 @@ def test_cancel_without_a_valid_csrf_token_changes_nothing(
     assert tier_counts(shared_db, tier)["CONFIRMED"] == 2
 
 
-def test_nobody_cancels_someone_elses_booking(shared_server: LiveServer, shared_db: str) -> None:
+def test_nobody_cancels_someone_elses_booking(shared_app: InProcessApp, shared_db: str) -> None:
     concert = make_concert(shared_db, {"GA": 10})
     tier = concert["tiers"]["GA"]
-    with (
-        httpx.Client(base_url=shared_server.base_url) as owner,
-        httpx.Client(base_url=shared_server.base_url) as other,
-    ):
+    with shared_app.client() as owner, shared_app.client() as other:
         form = booking_form(owner.get(f"/concerts/{concert['id']}").text, tier)
         assert post_form(owner, form, quantity="1").status_code == 200
         booking_id = bookings_of(shared_db, session_user(owner))[0]["id"]
