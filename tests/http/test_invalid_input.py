@@ -309,10 +309,10 @@ def test_unknown_tier_is_404_and_only_remembers_the_key(
     assert after["idempotency_keys"] == before["idempotency_keys"] + 1
     stored = fetch(
         shared_db,
-        "SELECT response_status, booking_id FROM idempotency_keys WHERE key = $1",
+        "SELECT outcome, booking_id FROM idempotency_keys WHERE key = $1",
         uuid.UUID(key),
     )
-    assert [(r["response_status"], r["booking_id"]) for r in stored] == [(404, None)]
+    assert [(r["outcome"], r["booking_id"]) for r in stored] == [("unknown_tier", None)]
 
     replay = client.post(
         "/api/bookings", **request(world, body(world, ticketTierId=unknown), key=key)

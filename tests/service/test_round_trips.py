@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from tests.support.inventory import fetchval, make_concert, tier_counts
+from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.booking.service import BookingEngine
 from ticketbook.db.pool import Database, create_pool
 from ticketbook.payments.simulated import SimulatedGateway
@@ -42,15 +43,15 @@ async def _count_statements(
         result = await engine.book(
             user_id=user_id, tier_id=uuid.UUID(tier_id), quantity=2, key=uuid.uuid4()
         )
-        return result.status_code, list(statements)
+        return result.outcome, list(statements)
     finally:
         await pool.close()
 
 
 def test_a_booking_is_two_statements_and_no_open_transaction(db_url: str) -> None:
     concert = make_concert(db_url, {"GA": 10})
-    status, statements = asyncio.run(_count_statements(db_url, concert["tiers"]["GA"], 1.0))
-    assert status == 200
+    outcome, statements = asyncio.run(_count_statements(db_url, concert["tiers"]["GA"], 1.0))
+    assert outcome is BookingOutcome.CONFIRMED
     assert len(statements) == 2, statements
     hold, settle = statements
     assert "UPDATE ticket_tiers" in hold and "INSERT INTO idempotency_keys" in hold
@@ -68,8 +69,8 @@ def test_a_booking_is_two_statements_and_no_open_transaction(db_url: str) -> Non
 
 def test_a_declined_booking_is_also_two_statements(db_url: str) -> None:
     concert = make_concert(db_url, {"GA": 10})
-    status, statements = asyncio.run(_count_statements(db_url, concert["tiers"]["GA"], 0.0))
-    assert status == 402
+    outcome, statements = asyncio.run(_count_statements(db_url, concert["tiers"]["GA"], 0.0))
+    assert outcome is BookingOutcome.DECLINED
     assert len(statements) == 2, statements
     assert tier_counts(db_url, concert["tiers"]["GA"]) == {
         "available": 10,
@@ -112,6 +113,6 @@ def test_the_lock_is_not_held_during_payment(db_url: str) -> None:
             await probe.close()
         result = await booking
         await pool.close()
-        return locked == 9 and result.status_code == 200
+        return locked == 9 and result.outcome is BookingOutcome.CONFIRMED
 
     assert asyncio.run(scenario())

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ticketbook.auth.identity import Identity
 from ticketbook.auth.service import identify
+from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import Forbidden, NotFound, Unauthenticated
 from ticketbook.services import AppServices
 
@@ -56,7 +57,7 @@ async def optional_identity(
     token = _bearer_token(authorization)
     if token is None:
         return None
-    identity = await identify(services.db, services.signer, token, "api")
+    identity = await identify(services.db, services.signer, token, SessionKind.API)
     if identity is None:
         raise Unauthenticated("Invalid or expired token; sign in again")
     return identity

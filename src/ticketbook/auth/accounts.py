@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from ticketbook.auth.identity import Identity, Role
+from ticketbook.auth.identity import Identity
 from ticketbook.auth.passwords import check_password_policy, hash_password, verify_password
-from ticketbook.auth.sessions import SessionKind, open_session
+from ticketbook.auth.sessions import open_session
 from ticketbook.db.pool import Database
+from ticketbook.domain.enums import Role, SessionKind
 from ticketbook.domain.errors import EmailTaken, InvalidCredentials, InvalidInput
 from ticketbook.observability.metrics import SIGN_INS
 from ticketbook.ratelimit.limiter import RateLimiter
@@ -31,10 +32,10 @@ INSERT INTO users (role, email, password_hash) VALUES ($1, $2, $3) RETURNING id
 
 # Lock the guest row first: a hold in flight for the guest holds a key-share lock on it, so
 # we wait for it and move its booking too; a later one fails its foreign key once we delete.
-LOCK_GUEST_SQL = "SELECT id FROM users WHERE id = $1 AND role = 'guest' FOR UPDATE"
+LOCK_GUEST_SQL = f"SELECT id FROM users WHERE id = $1 AND role = '{Role.GUEST}' FOR UPDATE"
 MOVE_BOOKINGS_SQL = "UPDATE bookings SET user_id = $2, updated_at = now() WHERE user_id = $1"
 MOVE_KEYS_SQL = "UPDATE idempotency_keys SET user_id = $2 WHERE user_id = $1"
-DELETE_GUEST_SQL = "DELETE FROM users WHERE id = $1 AND role = 'guest'"
+DELETE_GUEST_SQL = f"DELETE FROM users WHERE id = $1 AND role = '{Role.GUEST}'"
 
 FIND_ACCOUNT_SQL = "SELECT id, role, email, password_hash FROM users WHERE email = $1"
 
@@ -60,7 +61,11 @@ def normalize_email(raw: str) -> str:
 
 
 async def create_account(
-    db: Database, email: str, password: str, role: Role = "fan", guest_id: uuid.UUID | None = None
+    db: Database,
+    email: str,
+    password: str,
+    role: Role = Role.FAN,
+    guest_id: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID, int]:
     """Create the account; a guest's bookings move into it. (user id, bookings moved)."""
     email = normalize_email(email)
@@ -99,9 +104,9 @@ async def register(
 ) -> SignedIn:
     normalized = _normalized_or_none(email)
     await limiter.hit("register", account=_limit_key(email, normalized), address=address)
-    user_id, moved = await create_account(db, email, password, "fan", guest_id)
+    user_id, moved = await create_account(db, email, password, Role.FAN, guest_id)
     token = await open_session(db, user_id, kind, ttl_s)
-    return SignedIn(Identity(user_id, "fan", normalized), token, moved)
+    return SignedIn(Identity(user_id, Role.FAN, normalized), token, moved)
 
 
 async def sign_in(
@@ -130,7 +135,7 @@ async def sign_in(
         async with db.connection() as conn, conn.transaction():
             moved = await _adopt_guest(conn, guest_id, row["id"])
     token = await open_session(db, row["id"], kind, ttl_s)
-    return SignedIn(Identity(row["id"], row["role"], row["email"]), token, moved)
+    return SignedIn(Identity(row["id"], Role(row["role"]), row["email"]), token, moved)
 
 
 def _normalized_or_none(email: str) -> str | None:
@@ -149,7 +154,9 @@ def _limit_key(email: str, normalized: str | None) -> str:
     return "invalid:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
 
 
-SET_ROLE_SQL = "UPDATE users SET role = $2 WHERE email = $1 AND role <> 'guest' RETURNING id"
+SET_ROLE_SQL = (
+    f"UPDATE users SET role = $2 WHERE email = $1 AND role <> '{Role.GUEST}' RETURNING id"
+)
 
 
 async def set_role(db: Database, email: str, role: Role) -> uuid.UUID | None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
-Role = Literal["guest", "fan", "organizer"]
+from ticketbook.domain.enums import Role
 
 
 @dataclass(frozen=True)
@@ -19,8 +18,8 @@ class Identity:
 
     @property
     def is_guest(self) -> bool:
-        return self.role == "guest"
+        return self.role is Role.GUEST
 
     @property
     def is_organizer(self) -> bool:
-        return self.role == "organizer"
+        return self.role is Role.ORGANIZER

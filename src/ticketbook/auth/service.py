@@ -6,13 +6,16 @@ from __future__ import annotations
 import uuid
 
 from ticketbook.auth.identity import Identity
-from ticketbook.auth.sessions import SessionKind, is_session_token, resolve_session
+from ticketbook.auth.sessions import is_session_token, resolve_session
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.db.pool import Database
+from ticketbook.domain.enums import Role, SessionKind
 
 
 async def create_guest(db: Database) -> uuid.UUID:
-    user_id: uuid.UUID = await db.fetchval("INSERT INTO users (role) VALUES ('guest') RETURNING id")
+    user_id: uuid.UUID = await db.fetchval(
+        f"INSERT INTO users (role) VALUES ('{Role.GUEST}') RETURNING id"
+    )
     return user_id
 
 
@@ -23,7 +26,8 @@ async def ensure_guest(db: Database, user_id: uuid.UUID) -> None:
     row is made when that visitor first books, so browsing stays read-only.
     """
     await db.execute(
-        "INSERT INTO users (id, role) VALUES ($1, 'guest') ON CONFLICT (id) DO NOTHING", user_id
+        f"INSERT INTO users (id, role) VALUES ($1, '{Role.GUEST}') ON CONFLICT (id) DO NOTHING",
+        user_id,
     )
 
 
@@ -38,4 +42,4 @@ async def identify(
     if is_session_token(token):
         return await resolve_session(db, token, kind)
     user_id = signer.verify(token)
-    return Identity(user_id, "guest") if user_id is not None else None
+    return Identity(user_id, Role.GUEST) if user_id is not None else None

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import Literal
 
 from ticketbook.auth.identity import Identity
 from ticketbook.db.pool import Database
+from ticketbook.domain.enums import Role, SessionKind
 
 TOKEN_PREFIX = "tb_"
-SessionKind = Literal["api", "page"]
 
 OPEN_SQL = """
 INSERT INTO auth_sessions (user_id, token_hash, kind, expires_at)
@@ -56,7 +55,7 @@ async def resolve_session(db: Database, token: str, kind: SessionKind) -> Identi
     row = await db.fetchrow(RESOLVE_SQL, _hash(token), kind)
     if row is None:
         return None
-    return Identity(row["user_id"], row["role"], row["email"], row["id"])
+    return Identity(row["user_id"], Role(row["role"]), row["email"], row["id"])
 
 
 async def revoke_session(db: Database, session_id: uuid.UUID) -> None:

@@ -1,11 +1,9 @@
-"""Idempotency keys: parsing, request fingerprints and the responses a key remembers."""
+"""Idempotency keys: parsing and request fingerprints."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 
 class InvalidIdempotencyKey(ValueError):
@@ -31,11 +29,3 @@ def parse_key(header_value: str | None, body_value: str | None) -> uuid.UUID:
 
 def booking_fingerprint(tier_id: uuid.UUID, quantity: int) -> str:
     return hashlib.sha256(f"POST /api/bookings\n{tier_id}\n{quantity}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    """What a request answered; a replay of its key answers exactly this again."""
-
-    status_code: int
-    body: dict[str, Any]

@@ -1,7 +1,15 @@
 """SQL for the booking flow. Each step is one statement, so the tier row's lock lasts one
-statement and a booking costs two round trips on the happy path (hold, settle)."""
+statement and a booking costs two round trips on the happy path (hold, settle).
+Statuses and outcomes are interpolated from their enums (our own constants, never input)."""
 
 from __future__ import annotations
+
+from ticketbook.booking.outcomes import BookingOutcome as Outcome
+from ticketbook.domain.enums import BookingStatus, PaymentStatus
+
+PENDING, CONFIRMED = BookingStatus.PENDING, BookingStatus.CONFIRMED
+FAILED, EXPIRED, CANCELLED = BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.CANCELLED
+PAYMENT_PENDING = PaymentStatus.PENDING
 
 # The columns every booking read returns, in the shape `booking_wire` expects.
 BOOKING_COLUMNS = """
@@ -16,30 +24,29 @@ BOOKING_COLUMNS = """
 # key raises unique_violation, which undoes the whole statement, tickets included.
 # The per-fan cap is checked by tb_tickets_held (migration 0002): it serializes one fan's holds
 # on one concert and counts what that fan holds with a fresh snapshot, inside this statement.
+# A refused hold stores its outcome with the key at once; a made one leaves it NULL (in flight).
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
-#   $6 hold seconds, $7 our payment key, and the bodies a rejection stores:
-#   $8 unknown tier (404), $9 not enough tickets (409), $10 concert already started (409),
-#   $11 the most tickets one user may hold for one concert, $12 over that cap (409)
-HOLD_SQL = """
+#   $6 hold seconds, $7 our payment key, $8 the most tickets one user may hold for one concert
+HOLD_SQL = f"""
 WITH tier AS (
     UPDATE ticket_tiers t
        SET available_quantity = t.available_quantity - $2
       FROM concerts c
      WHERE t.id = $1 AND t.available_quantity >= $2
        AND c.id = t.concert_id AND c.starts_at > now()
-       AND tb_tickets_held($3, t.concert_id) <= $11 - $2
+       AND tb_tickets_held($3, t.concert_id) <= $8 - $2
  RETURNING t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
 ), booking AS (
     INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
                           currency, status, hold_expires_at)
-    SELECT $3, concert_id, id, $2, price_cents, price_cents * $2, currency, 'PENDING',
+    SELECT $3, concert_id, id, $2, price_cents, price_cents * $2, currency, '{PENDING}',
            now() + make_interval(secs => $6)
       FROM tier
  RETURNING id, user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents, currency,
            status, hold_expires_at, created_at
 ), payment AS (
     INSERT INTO payments (booking_id, concert_id, amount_cents, currency, provider_key, status)
-    SELECT id, concert_id, total_cents, currency, $7, 'PENDING' FROM booking
+    SELECT id, concert_id, total_cents, currency, $7, '{PAYMENT_PENDING}' FROM booking
  RETURNING id
 ), tier_state AS (
     SELECT t.id IS NOT NULL AS found, coalesce(c.starts_at <= now(), false) AS over,
@@ -51,27 +58,19 @@ WITH tier AS (
     -- Why there is no booking, if there is none. The cap is asked again only then.
     SELECT booking.id AS booking_id,
            CASE WHEN booking.id IS NOT NULL THEN NULL
-                WHEN NOT s.found THEN 'unknown_tier'
-                WHEN s.over THEN 'concert_over'
-                WHEN tb_tickets_held($3, s.concert_id) > $11 - $2 THEN 'ticket_cap'
-                ELSE 'not_enough' END AS rejection
+                WHEN NOT s.found THEN '{Outcome.UNKNOWN_TIER}'
+                WHEN s.over THEN '{Outcome.CONCERT_OVER}'
+                WHEN tb_tickets_held($3, s.concert_id) > $8 - $2 THEN '{Outcome.TICKET_CAP}'
+                ELSE '{Outcome.SOLD_OUT}' END AS refusal
       FROM tier_state s LEFT JOIN booking ON true
 ), claim AS (
-    INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, response_status,
-                                  response_body, completed_at)
-    SELECT $3, $4, $5, o.booking_id,
-           CASE WHEN o.rejection IS NULL THEN NULL WHEN o.rejection = 'unknown_tier' THEN 404
-                ELSE 409 END,
-           CASE o.rejection WHEN 'unknown_tier' THEN $8::jsonb
-                            WHEN 'concert_over' THEN $10::jsonb
-                            WHEN 'ticket_cap' THEN $12::jsonb
-                            WHEN 'not_enough' THEN $9::jsonb END,
-           CASE WHEN o.booking_id IS NULL THEN now() END
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, outcome, completed_at)
+    SELECT $3, $4, $5, o.booking_id, o.refusal, CASE WHEN o.booking_id IS NULL THEN now() END
       FROM outcome o
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.hold_expires_at,
-       b.created_at, (SELECT id FROM payment) AS payment_id, o.rejection
+       b.created_at, (SELECT id FROM payment) AS payment_id, o.refusal
   FROM outcome o
   LEFT JOIN booking b ON true
   LEFT JOIN tier ON true
@@ -80,31 +79,35 @@ SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.ti
 
 # Settle: only a PENDING booking moves, so a settle can't run twice. Paid in time: CONFIRMED.
 # Not paid: FAILED. Paid after the hold ran out: EXPIRED (the caller refunds). Tickets of a
-# booking that did not confirm go back in the same statement.
+# booking that did not confirm go back in the same statement, and the key remembers the
+# outcome with the booking as it settled.
 #   $1 booking id, $2 payment id, $3 paid, $4 payment status, $5 provider reference,
-#   $6 failure reason, $7 {status: response body} for the idempotency key
-SETTLE_SQL = """
+#   $6 failure reason, $7 the booking's wire shape (its status is filled in here)
+SETTLE_SQL = f"""
 WITH booking AS (
     UPDATE bookings
-       SET status = CASE WHEN NOT $3 THEN 'FAILED'
-                         WHEN hold_expires_at > clock_timestamp() THEN 'CONFIRMED'
-                         ELSE 'EXPIRED' END,
+       SET status = CASE WHEN NOT $3 THEN '{FAILED}'
+                         WHEN hold_expires_at > clock_timestamp() THEN '{CONFIRMED}'
+                         ELSE '{EXPIRED}' END,
            updated_at = now()
-     WHERE id = $1 AND status = 'PENDING'
+     WHERE id = $1 AND status = '{PENDING}'
  RETURNING id, tier_id, quantity, status
 ), released AS (
     UPDATE ticket_tiers t
        SET available_quantity = t.available_quantity + b.quantity
       FROM booking b
-     WHERE t.id = b.tier_id AND b.status <> 'CONFIRMED'
+     WHERE t.id = b.tier_id AND b.status <> '{CONFIRMED}'
 ), payment AS (
     UPDATE payments
        SET status = $4, provider_reference = $5, failure_reason = $6, updated_at = now()
-     WHERE id = $2 AND status IN ('PENDING', 'VOIDED')
+     WHERE id = $2 AND status IN ('{PAYMENT_PENDING}', '{PaymentStatus.VOIDED}')
 ), answer AS (
     UPDATE idempotency_keys k
-       SET response_status = CASE b.status WHEN 'CONFIRMED' THEN 200 ELSE 402 END,
-           response_body = $7::jsonb -> b.status,
+       SET outcome = CASE b.status WHEN '{CONFIRMED}' THEN '{Outcome.CONFIRMED}'
+                                   WHEN '{FAILED}' THEN '{Outcome.DECLINED}'
+                                   ELSE '{Outcome.EXPIRED}' END,
+           booking_snapshot = jsonb_set($7::jsonb, '{{status}}', to_jsonb(b.status)),
+           failure_reason = CASE WHEN b.status = '{FAILED}' THEN $6 END,
            completed_at = now()
       FROM booking b
      WHERE k.booking_id = b.id
@@ -119,7 +122,7 @@ UPDATE payments SET status = $2, provider_reference = coalesce($3, provider_refe
 """
 
 FIND_KEY_SQL = """
-SELECT fingerprint, booking_id, response_status, response_body
+SELECT fingerprint, booking_id, outcome, booking_snapshot, failure_reason
   FROM idempotency_keys
  WHERE user_id = $1 AND key = $2
 """
@@ -144,11 +147,11 @@ SELECT {BOOKING_COLUMNS}
 """
 
 # Cancel: only the owner's CONFIRMED booking; its tickets go back in the same statement.
-CANCEL_SQL = """
+CANCEL_SQL = f"""
 WITH booking AS (
     UPDATE bookings
-       SET status = 'CANCELLED', updated_at = now()
-     WHERE id = $1 AND user_id = $2 AND status = 'CONFIRMED'
+       SET status = '{CANCELLED}', updated_at = now()
+     WHERE id = $1 AND user_id = $2 AND status = '{CONFIRMED}'
  RETURNING id, tier_id, quantity
 ), released AS (
     UPDATE ticket_tiers t
@@ -158,7 +161,7 @@ WITH booking AS (
 )
 SELECT p.id AS payment_id, p.provider_key
   FROM booking b
-  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = 'SUCCEEDED'
+  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = '{PaymentStatus.SUCCEEDED}'
 """
 
 # Reaper: expire a batch of holds past their time. SKIP LOCKED leaves rows that a settle is
@@ -167,13 +170,13 @@ EXPIRE_HOLDS_SQL = f"""
 WITH expired AS (
     SELECT id
       FROM bookings
-     WHERE status = 'PENDING' AND hold_expires_at <= now()
+     WHERE status = '{PENDING}' AND hold_expires_at <= now()
      ORDER BY hold_expires_at
      LIMIT $1
        FOR UPDATE SKIP LOCKED
 ), moved AS (
     UPDATE bookings b
-       SET status = 'EXPIRED', updated_at = now()
+       SET status = '{EXPIRED}', updated_at = now()
       FROM expired e
      WHERE b.id = e.id
  RETURNING b.*
@@ -188,15 +191,17 @@ SELECT {BOOKING_COLUMNS},
   FROM moved b
   JOIN ticket_tiers t ON t.id = b.tier_id
   JOIN concerts c ON c.id = b.concert_id
-  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = 'PENDING'
+  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = '{PAYMENT_PENDING}'
 """
 
-ANSWER_EXPIRED_KEY_SQL = """
+# The reaper answers the keys of the holds it expired: $1 booking id, $2 its wire shape.
+ANSWER_EXPIRED_KEY_SQL = f"""
 UPDATE idempotency_keys
-   SET response_status = 402, response_body = $2::jsonb, completed_at = now()
- WHERE booking_id = $1 AND response_status IS NULL
+   SET outcome = '{Outcome.EXPIRED}', booking_snapshot = $2::jsonb, completed_at = now()
+ WHERE booking_id = $1 AND outcome IS NULL
 """
 
-VOID_PAYMENT_SQL = """
-UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status = 'PENDING'
+VOID_PAYMENT_SQL = f"""
+UPDATE payments SET status = '{PaymentStatus.VOIDED}', updated_at = now()
+ WHERE id = $1 AND status = '{PAYMENT_PENDING}'
 """

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from ticketbook.booking import queries
-from ticketbook.booking.service import refund_payment, settled_bodies
+from ticketbook.booking.service import booking_wire, refund_payment
 from ticketbook.db.pool import Database
 from ticketbook.observability.metrics import HOLDS_EXPIRED, REAPER_RUNS
 from ticketbook.payments.gateway import PaymentGateway
@@ -29,13 +29,13 @@ async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -
         if rows:
             await conn.executemany(
                 queries.ANSWER_EXPIRED_KEY_SQL,
-                [(r["id"], settled_bodies(r, ("EXPIRED",), None)["EXPIRED"]) for r in rows],
+                [(r["id"], booking_wire(r)) for r in rows],
             )
     # Outside the transaction: a payment may have been captured just before the crash.
     for r in rows:
         if r["payment_id"] is not None:
             await refund_payment(db, gateway, r["payment_id"], r["provider_key"])
-            await db.execute(queries.VOID_PAYMENT_SQL, r["payment_id"], "VOIDED")
+            await db.execute(queries.VOID_PAYMENT_SQL, r["payment_id"])
     if rows:
         HOLDS_EXPIRED.labels("reaper").inc(len(rows))
         log.info("reaper expired %d holds", len(rows))

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from ticketbook.db.locks import JobLock
+from ticketbook.domain.enums import TierType
+
 CURRENCY = "USD"
-PRICES_CENTS = {"VIP": 10000, "FRONT_ROW": 5000, "GA": 1000}
+PRICES_CENTS = {TierType.VIP: 10000, TierType.FRONT_ROW: 5000, TierType.GA: 1000}
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class DemoConcert:
     venue: str
     description: str
     days_ahead: int
-    quantities: dict[str, int]
+    quantities: dict[TierType, int]
 
 
 DEMO_CONCERTS = (
@@ -28,7 +31,7 @@ DEMO_CONCERTS = (
         "Madison Square Garden, New York",
         "Synth-rock anthems under a full light show.",
         21,
-        {"VIP": 50, "FRONT_ROW": 150, "GA": 1500},
+        {TierType.VIP: 50, TierType.FRONT_ROW: 150, TierType.GA: 1500},
     ),
     DemoConcert(
         "Neon Skyline Live",
@@ -36,7 +39,7 @@ DEMO_CONCERTS = (
         "The O2 Arena, London",
         "Two hours of electro-pop and a skyline of lasers.",
         35,
-        {"VIP": 100, "FRONT_ROW": 200, "GA": 2000},
+        {TierType.VIP: 100, TierType.FRONT_ROW: 200, TierType.GA: 2000},
     ),
     DemoConcert(
         "Jazz After Dark",
@@ -44,7 +47,7 @@ DEMO_CONCERTS = (
         "Blue Note Hall, Chicago",
         "An intimate night of standards and new arrangements.",
         49,
-        {"VIP": 30, "FRONT_ROW": 120, "GA": 1000},
+        {TierType.VIP: 30, TierType.FRONT_ROW: 120, TierType.GA: 1000},
     ),
     DemoConcert(
         "Summer Bass Festival",
@@ -52,7 +55,7 @@ DEMO_CONCERTS = (
         "Red Rocks Amphitheatre, Colorado",
         "Open-air bass music from sunset to midnight.",
         63,
-        {"VIP": 80, "FRONT_ROW": 180, "GA": 1800},
+        {TierType.VIP: 80, TierType.FRONT_ROW: 180, TierType.GA: 1800},
     ),
     DemoConcert(
         "Symphony of the Stars",
@@ -60,7 +63,7 @@ DEMO_CONCERTS = (
         "Sydney Opera House",
         "Film scores and cosmic classics with full orchestra.",
         77,
-        {"VIP": 10, "FRONT_ROW": 100, "GA": 1200},
+        {TierType.VIP: 10, TierType.FRONT_ROW: 100, TierType.GA: 1200},
     ),
 )
 
@@ -73,7 +76,7 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
     """Load the demo concerts; return how many were created (0 when skipped)."""
     async with conn.transaction():
         # One seeder at a time; concurrent `make run`s must not both load the catalog.
-        await conn.execute("SELECT pg_advisory_xact_lock(7294313)")
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", JobLock.SEED)
         if if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM concerts)"):
             return 0
         has_bookings = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM bookings)")

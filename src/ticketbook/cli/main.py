@@ -17,10 +17,10 @@ from pathlib import Path
 
 import asyncpg
 
-from ticketbook.auth.identity import Role
 from ticketbook.auth.secrets import check_production_key
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
+from ticketbook.domain.enums import Role
 from ticketbook.observability.logs import logging_config
 from ticketbook.settings import ConfigError, Settings
 
@@ -148,7 +148,7 @@ async def _user_create(database_url: str, args: argparse.Namespace, settings: Se
     from ticketbook.domain.errors import DomainError, EmailTaken
 
     configure_hashing(settings.password_hash)
-    role: Role = "organizer" if args.organizer else "fan"
+    role = Role.ORGANIZER if args.organizer else Role.FAN
     db = await open_database(database_url, settings)
     try:
         email = normalize_email(args.email)
@@ -157,7 +157,7 @@ async def _user_create(database_url: str, args: argparse.Namespace, settings: Se
         if not args.organizer:
             print(f"ticketbook: {email} already has an account", file=sys.stderr)
             return 1
-        promoted = await set_role(db, email, "organizer")
+        promoted = await set_role(db, email, Role.ORGANIZER)
         print(f"{email} already had an account; it is an organizer now ({promoted})")
         return 0
     except DomainError as exc:

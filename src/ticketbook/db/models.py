@@ -7,7 +7,9 @@ constraints and indexes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +28,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ticketbook.booking.outcomes import STORED_OUTCOMES
+from ticketbook.domain.enums import (
+    LIVE_BOOKING_STATUSES,
+    MAX_TICKETS_PER_BOOKING,
+    BookingStatus,
+    PaymentStatus,
+    Role,
+    SessionKind,
+    TierType,
+    sql_list,
+)
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -34,16 +48,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-TIER_TYPES = ("VIP", "FRONT_ROW", "GA")
-BOOKING_STATUSES = ("PENDING", "CONFIRMED", "FAILED", "EXPIRED", "CANCELLED")
-PAYMENT_STATUSES = ("PENDING", "SUCCEEDED", "DECLINED", "TIMEOUT", "ERROR", "REFUNDED", "VOIDED")
-USER_ROLES = ("guest", "fan", "organizer")
-SESSION_KINDS = ("api", "page")
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IN ({quoted})"
+def _in(column: str, values: Iterable[StrEnum]) -> str:
+    return f"{column} IN ({sql_list(values)})"
 
 
 def _uuid_pk() -> Mapped[uuid.UUID]:
@@ -63,10 +70,11 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(_in("role", USER_ROLES), name="role_valid"),
+        CheckConstraint(_in("role", Role), name="role_valid"),
         # A guest has no credentials; an account (fan, organizer) has both.
         CheckConstraint(
-            "(role = 'guest') = (email IS NULL) AND (email IS NULL) = (password_hash IS NULL)",
+            f"(role = '{Role.GUEST}') = (email IS NULL) "
+            "AND (email IS NULL) = (password_hash IS NULL)",
             name="account_has_credentials",
         ),
         # Stored normalized (see auth/accounts.py), so uniqueness is case-insensitive.
@@ -77,7 +85,7 @@ class User(Base):
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    role: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'guest'"))
+    role: Mapped[str] = mapped_column(Text, nullable=False, server_default=text(f"'{Role.GUEST}'"))
     email: Mapped[str | None] = mapped_column(Text)
     # argon2id, in the PHC string format (parameters and salt included).
     password_hash: Mapped[str | None] = mapped_column(Text)
@@ -90,7 +98,7 @@ class AuthSession(Base):
 
     __tablename__ = "auth_sessions"
     __table_args__ = (
-        CheckConstraint(_in("kind", SESSION_KINDS), name="kind_valid"),
+        CheckConstraint(_in("kind", SessionKind), name="kind_valid"),
         CheckConstraint("length(token_hash) = 32", name="token_hash_sha256"),
         UniqueConstraint("token_hash"),
         Index("ix_auth_sessions_user_id", "user_id"),
@@ -147,7 +155,7 @@ class Concert(Base):
 class TicketTier(Base):
     __tablename__ = "ticket_tiers"
     __table_args__ = (
-        CheckConstraint(_in("tier_type", TIER_TYPES), name="tier_type_valid"),
+        CheckConstraint(_in("tier_type", TierType), name="tier_type_valid"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("total_quantity >= 0", name="total_not_negative"),
@@ -172,18 +180,18 @@ class TicketTier(Base):
 class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint("quantity BETWEEN 1 AND 10", name="quantity_range"),
+        CheckConstraint(f"quantity BETWEEN 1 AND {MAX_TICKETS_PER_BOOKING}", name="quantity_range"),
         CheckConstraint("unit_price_cents >= 0", name="unit_price_not_negative"),
         CheckConstraint("total_cents = unit_price_cents * quantity", name="total_matches"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
-        CheckConstraint(_in("status", BOOKING_STATUSES), name="status_valid"),
+        CheckConstraint(_in("status", BookingStatus), name="status_valid"),
         # "My bookings": newest first for one user.
         Index("ix_bookings_user_id_created_at", "user_id", text("created_at DESC")),
         # The reaper scans only live holds, oldest expiry first.
         Index(
             "ix_bookings_pending_hold_expires_at",
             "hold_expires_at",
-            postgresql_where=text("status = 'PENDING'"),
+            postgresql_where=text(f"status = '{BookingStatus.PENDING}'"),
         ),
         # Doctor and sales reports sum live bookings per tier.
         Index("ix_bookings_tier_id_status", "tier_id", "status"),
@@ -193,7 +201,7 @@ class Booking(Base):
             "user_id",
             "concert_id",
             postgresql_include=["quantity"],
-            postgresql_where=text("status IN ('PENDING', 'CONFIRMED')"),
+            postgresql_where=text(f"status IN ({sql_list(LIVE_BOOKING_STATUSES)})"),
         ),
     )
 
@@ -223,7 +231,7 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
-        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status_valid"),
+        CheckConstraint(_in("status", PaymentStatus), name="status_valid"),
         UniqueConstraint("provider_key"),
         Index("ix_payments_booking_id", "booking_id"),
     )
@@ -250,9 +258,7 @@ class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (
         UniqueConstraint("user_id", "key"),
-        CheckConstraint(
-            "response_status IS NULL OR response_status BETWEEN 200 AND 599", name="status_http"
-        ),
+        CheckConstraint(_in("outcome", STORED_OUTCOMES), name="outcome_valid"),
         Index("ix_idempotency_keys_booking_id", "booking_id"),
     )
 
@@ -266,8 +272,10 @@ class IdempotencyKey(Base):
     booking_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("bookings.id")
     )
-    # NULL while the first request is still running.
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # What the first request came to (booking/outcomes.py); NULL while it is still running.
+    outcome: Mapped[str | None] = mapped_column(Text)
+    # The booking as it settled (its wire shape), for a replay to show exactly that again.
+    booking_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

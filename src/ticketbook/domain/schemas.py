@@ -12,10 +12,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
-TierType = Literal["VIP", "FRONT_ROW", "GA"]
-BookingStatus = Literal["PENDING", "CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"]
-
-MAX_TICKETS_PER_BOOKING = 10
+from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING, BookingStatus, Role, TierType
 
 
 class ApiModel(BaseModel):
@@ -110,9 +107,6 @@ class ErrorBody(ApiModel):
 class GuestSession(ApiModel):
     user_id: uuid.UUID
     token: str
-
-
-Role = Literal["guest", "fan", "organizer"]
 
 
 class Credentials(ApiModel):

@@ -39,6 +39,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from ticketbook.db.locks import JobLock
 from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.observability.metrics import LIVE_CHANGES, LIVE_LISTENING, LIVE_PUBLISHING
 from ticketbook.settings import Settings
@@ -46,8 +47,7 @@ from ticketbook.settings import Settings
 log = logging.getLogger(__name__)
 
 CHANNEL = "ticketbook_availability"
-# Advisory lock ids in use: 7294311 migrations, 7294312 reaper, 7294313 seed.
-PUBLISHER_LOCK_ID = 7_294_314
+PUBLISHER_LOCK_ID = JobLock.LIVE_PUBLISHER
 CLAIM_INTERVAL_S = 1.0
 QUERY_TIMEOUT_S = 5.0
 # pg_notify payloads must stay under 8000 bytes.

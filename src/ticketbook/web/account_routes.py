@@ -18,6 +18,7 @@ from ticketbook.api.deps import Services, client_address
 from ticketbook.auth import accounts
 from ticketbook.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ticketbook.auth.sessions import revoke_session
+from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import EmailTaken, InvalidCredentials, InvalidInput
 from ticketbook.services import AppServices
 from ticketbook.web.routes import render_page, text_field
@@ -129,7 +130,7 @@ async def login(request: Request, services: Services) -> Response:
             email=email,
             password=password,
             address=client_address(request),
-            kind="page",
+            kind=SessionKind.PAGE,
             ttl_s=services.settings.session_ttl_s,
             guest_id=session.user_id if session.is_guest else None,
         )
@@ -221,7 +222,7 @@ async def register(request: Request, services: Services) -> Response:
             address=client_address(request),
             # The bookings this browser made as a guest move into the new account.
             guest_id=session.user_id if session.is_guest else None,
-            kind="page",
+            kind=SessionKind.PAGE,
             ttl_s=services.settings.session_ttl_s,
         )
     except EmailTaken as exc:

@@ -12,6 +12,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from ticketbook.booking.outcomes import BookingOutcome
+from ticketbook.domain.enums import BookingStatus
 from ticketbook.web import views
 from ticketbook.web.session import CSRF_FIELD
 
@@ -62,6 +64,9 @@ def _environment() -> Environment:
         max_quantity=views.max_quantity,
         left_share=views.left_share,
         poster_hue=views.poster_hue,
+        # The enums, so templates compare against the one definition of each value.
+        Outcome=BookingOutcome,
+        BookingStatus=BookingStatus,
     )
     env.filters.update(
         money=views.money,

@@ -19,11 +19,14 @@ from starlette.responses import RedirectResponse, Response
 from ticketbook.api.deps import Services, client_address, parse_id
 from ticketbook.api.errors import json_response
 from ticketbook.auth.service import ensure_guest
+from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.catalog import service as catalog
+from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING
 from ticketbook.domain.errors import InvalidInput, NotFound
-from ticketbook.domain.schemas import MAX_TICKETS_PER_BOOKING, Concert, TicketTier
+from ticketbook.domain.schemas import Concert, TicketTier
 from ticketbook.services import AppServices
 from ticketbook.web import rendering, views
+from ticketbook.web.booking_panels import BookingPanel, booking_panel
 from ticketbook.web.session import (
     CSRF_FIELD,
     PageSession,
@@ -138,7 +141,7 @@ async def _book(
     tier_id: uuid.UUID,
     quantity: int,
     key: uuid.UUID,
-) -> views.BookingResult:
+) -> BookingPanel:
     """Book through the engine (its idempotency makes a resubmitted form replay the first
     answer). A resubmission that arrives while the first one is still paying waits for its
     answer instead of saying "try later"."""
@@ -150,22 +153,20 @@ async def _book(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
     delay = 0.05
-    stored = await services.engine.book(
+    result = await services.engine.book(
         user_id=user_id,
         tier_id=tier_id,
         quantity=quantity,
         key=key,
         address=client_address(request),
     )
-    while True:
-        result = views.booking_result(stored.status_code, stored.body)
-        if result.outcome != "in-progress" or loop.time() >= deadline:
-            return result
+    while result.outcome is BookingOutcome.IN_PROGRESS and loop.time() < deadline:
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
-        stored = await services.engine.stored_answer(
+        result = await services.engine.stored_result(
             user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
         )
+    return booking_panel(result)
 
 
 @router.post("/concerts/{concert_id}/book")
@@ -183,6 +184,7 @@ async def book(concert_id: str, request: Request, services: Services) -> Respons
         "tier": tier,
         "quantity": quantity,
         "result": result,
+        "ticket_cap": services.settings.limits.max_tickets_per_concert,
         "on_sale": _on_sale(concert),
         "nav": "concerts",
     }
@@ -195,7 +197,7 @@ async def book(concert_id: str, request: Request, services: Services) -> Respons
             result.status_code,
             {
                 "ok": result.ok,
-                "outcome": result.outcome,
+                "outcome": result.slug,
                 "html": html,
                 "tier": {
                     "id": str(tier.id),

@@ -35,6 +35,7 @@ from starlette.responses import Response
 from ticketbook.auth.identity import Identity
 from ticketbook.auth.service import identify
 from ticketbook.auth.tokens import TokenSigner
+from ticketbook.domain.enums import Role, SessionKind
 from ticketbook.services import AppServices
 
 COOKIE_NAME = "tb_session"
@@ -90,7 +91,7 @@ async def current_session(request: Request, services: AppServices) -> PageSessio
     if isinstance(cached, PageSession):
         return cached
     raw = _cookie(request)
-    identity = await identify(services.db, services.signer, raw, "page") if raw else None
+    identity = await identify(services.db, services.signer, raw, SessionKind.PAGE) if raw else None
     if identity is None:
         return None
     session = PageSession(identity, csrf_token_for(services.signer, identity))
@@ -108,12 +109,12 @@ def known_session(request: Request, signer: TokenSigner) -> PageSession | None:
     user_id = signer.verify(raw) if raw else None
     if user_id is None:
         return None
-    identity = Identity(user_id, "guest")
+    identity = Identity(user_id, Role.GUEST)
     return PageSession(identity, csrf_token_for(signer, identity))
 
 
 def new_guest_session(request: Request, signer: TokenSigner) -> PageSession:
-    identity = Identity(uuid.uuid4(), "guest")
+    identity = Identity(uuid.uuid4(), Role.GUEST)
     session = PageSession(identity, csrf_token_for(signer, identity), is_new=True)
     setattr(request.state, _STATE_KEY, session)
     return session

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from ticketbook.domain.schemas import MAX_TICKETS_PER_BOOKING, Booking, Concert, TicketTier
+from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING, BookingStatus, TierType
+from ticketbook.domain.schemas import Concert, TicketTier
 
 Availability = Literal["available", "selling-fast", "sold-out"]
 
@@ -21,19 +21,23 @@ AVAILABILITY_LABELS: dict[Availability, str] = {
     "sold-out": "Sold out",
 }
 
-TIER_NAMES = {"VIP": "VIP", "FRONT_ROW": "Front row", "GA": "General admission"}
+TIER_NAMES = {
+    TierType.VIP: "VIP",
+    TierType.FRONT_ROW: "Front row",
+    TierType.GA: "General admission",
+}
 TIER_BLURBS = {
-    "VIP": "Best seats in the house, early entry and a lounge.",
-    "FRONT_ROW": "Right up close to the stage.",
-    "GA": "Standing, first come first served.",
+    TierType.VIP: "Best seats in the house, early entry and a lounge.",
+    TierType.FRONT_ROW: "Right up close to the stage.",
+    TierType.GA: "Standing, first come first served.",
 }
 
 STATUS_LABELS = {
-    "PENDING": "Processing",
-    "CONFIRMED": "Confirmed",
-    "FAILED": "Payment failed",
-    "EXPIRED": "Expired",
-    "CANCELLED": "Cancelled",
+    BookingStatus.PENDING: "Processing",
+    BookingStatus.CONFIRMED: "Confirmed",
+    BookingStatus.FAILED: "Payment failed",
+    BookingStatus.EXPIRED: "Expired",
+    BookingStatus.CANCELLED: "Cancelled",
 }
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "AUD": "A$", "CAD": "C$", "JPY": "¥"}
@@ -101,52 +105,3 @@ def poster_hue(concert: Concert) -> int:
     keeps its colour when the catalogue is loaded again)."""
     key = f"{concert.name}\n{concert.artist}".encode()
     return POSTER_HUES[int(hashlib.sha256(key).hexdigest()[:4], 16) % len(POSTER_HUES)]
-
-
-Outcome = Literal[
-    "confirmed",
-    "declined",
-    "expired",
-    "sold-out",
-    "concert-over",
-    "in-progress",
-    "key-reused",
-    "unknown-tier",
-]
-
-
-@dataclass(frozen=True)
-class BookingResult:
-    """What a booking attempt came to, for the result panel."""
-
-    outcome: Outcome
-    status_code: int
-    booking: Booking | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "confirmed"
-
-    @property
-    def can_retry(self) -> bool:
-        return self.outcome in ("declined", "expired", "key-reused")
-
-
-def booking_result(status_code: int, body: dict[str, Any]) -> BookingResult:
-    """Map the booking engine's answer (the same one the JSON API sends) to an outcome."""
-    booking = Booking.model_validate(body["booking"]) if body.get("booking") else None
-    if status_code == 200 and booking is not None:
-        return BookingResult("confirmed", 200, booking)
-    if status_code == 402:
-        expired = booking is not None and booking.status == "EXPIRED"
-        return BookingResult("expired" if expired else "declined", 402, booking)
-    error = body.get("error")
-    if error == "NOT_ENOUGH_TICKETS":
-        return BookingResult("sold-out", 409)
-    if error == "CONCERT_STARTED":
-        return BookingResult("concert-over", 409)
-    if error == "REQUEST_IN_PROGRESS":
-        return BookingResult("in-progress", 409)
-    if error == "IDEMPOTENCY_KEY_REUSED":
-        return BookingResult("key-reused", 409)
-    return BookingResult("unknown-tier", 404)

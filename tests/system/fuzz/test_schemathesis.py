@@ -121,17 +121,20 @@ SNAPSHOT_SQL = (
         _digest(t, "WHERE t.key IS DISTINCT FROM $1::uuid" if t == "idempotency_keys" else "")
         for t in DATA_TABLES
     )
-    + ", (SELECT coalesce(jsonb_agg(jsonb_build_object('user', k.user_id, 'status',"
-    " k.response_status, 'booking', k.booking_id, 'error', k.response_body->>'error')"
+    + ", (SELECT coalesce(jsonb_agg(jsonb_build_object('user', k.user_id, 'outcome',"
+    " k.outcome, 'booking', k.booking_id)"
     " ORDER BY k.id), '[]')::text FROM idempotency_keys k WHERE k.key = $1::uuid) AS this_key"
 )
 
 # The answers POST /api/bookings stores with the idempotency key although it books nothing,
 # so that a retry with the key gets the same answer (docs/api.md "Idempotency"; tests:
 # test_invalid_input.py::test_unknown_tier_is_404_and_only_remembers_the_key).
+# (status, error code) -> the outcome the key stores.
 STORED_REJECTIONS = {
-    404: {"TIER_NOT_FOUND"},
-    409: {"NOT_ENOUGH_TICKETS", "CONCERT_STARTED", "TICKET_LIMIT_REACHED"},
+    (404, "TIER_NOT_FOUND"): "unknown_tier",
+    (409, "NOT_ENOUGH_TICKETS"): "sold_out",
+    (409, "CONCERT_STARTED"): "concert_over",
+    (409, "TICKET_LIMIT_REACHED"): "ticket_cap",
 }
 
 
@@ -355,15 +358,15 @@ def _stored_rejection(
         error = response.json().get("error")
     except (ValueError, AttributeError):
         return False
-    if error not in STORED_REJECTIONS.get(response.status_code, set()):
+    outcome = STORED_REJECTIONS.get((response.status_code, error))
+    if outcome is None:
         return False
     added = [row for row in after if row not in before]
     return (
         len(after) == len(before) + 1
         and all(row in after for row in before)
         and len(added) == 1
-        and added[0]["status"] == response.status_code
-        and added[0]["error"] == error
+        and added[0]["outcome"] == outcome
         and added[0]["booking"] is None
     )
 

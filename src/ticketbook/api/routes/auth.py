@@ -17,6 +17,7 @@ from ticketbook.auth import accounts
 from ticketbook.auth.accounts import SignedIn
 from ticketbook.auth.service import create_guest
 from ticketbook.auth.sessions import revoke_session
+from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import InvalidInput
 from ticketbook.domain.schemas import AccountSession, Credentials, Done, ErrorBody, GuestSession, Me
 
@@ -71,7 +72,7 @@ async def register(
         password=body.password,
         address=client_address(request),
         guest_id=caller.user_id if caller else None,
-        kind="api",
+        kind=SessionKind.API,
         ttl_s=services.settings.session_ttl_s,
     )
     return _session(services, signed_in)
@@ -96,7 +97,7 @@ async def login(
         email=body.email,
         password=body.password,
         address=client_address(request),
-        kind="api",
+        kind=SessionKind.API,
         ttl_s=services.settings.session_ttl_s,
         guest_id=caller.user_id if caller is not None and caller.is_guest else None,
     )

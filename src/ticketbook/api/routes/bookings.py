@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
+from ticketbook.api.booking_answers import booking_answer
 from ticketbook.api.deps import CurrentUser, Services, client_address, parse_id, require_json
 from ticketbook.api.errors import json_response
 from ticketbook.booking.idempotency import InvalidIdempotencyKey, parse_key
@@ -65,7 +66,10 @@ async def create_booking(
         key=key,
         address=client_address(request),
     )
-    return json_response(result.status_code, result.body)
+    status, answer = booking_answer(
+        result, ticket_cap=services.settings.limits.max_tickets_per_concert
+    )
+    return json_response(status, answer)
 
 
 def _as_uuid(raw: str) -> uuid.UUID | None:

@@ -9,17 +9,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ticketbook.db.locks import JobLock
 from ticketbook.db.models import Base
-
-# Any constant works; it only has to be the same for every process that migrates.
-MIGRATION_LOCK_ID = 7_294_311
 
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
-    connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})"))
+    connection.execute(text(f"SELECT pg_advisory_xact_lock({int(JobLock.MIGRATIONS)})"))
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,70 @@
+"""The one mapping from a booking outcome to the API's answer: status code and JSON body.
+
+A first answer and every replay of its idempotency key are rendered here from the same
+stored outcome, so they are the same answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ticketbook.booking.outcomes import BookingOutcome, BookingResult
+
+STATUS = {
+    BookingOutcome.CONFIRMED: 200,
+    BookingOutcome.DECLINED: 402,
+    BookingOutcome.EXPIRED: 402,
+    BookingOutcome.SOLD_OUT: 409,
+    BookingOutcome.CONCERT_OVER: 409,
+    BookingOutcome.TICKET_CAP: 409,
+    BookingOutcome.IN_PROGRESS: 409,
+    BookingOutcome.KEY_REUSED: 422,
+    BookingOutcome.UNKNOWN_TIER: 404,
+}
+
+# (error code, message) for the outcomes that made no booking.
+REFUSALS = {
+    BookingOutcome.SOLD_OUT: ("NOT_ENOUGH_TICKETS", "Not enough tickets left in this tier"),
+    BookingOutcome.CONCERT_OVER: (
+        "CONCERT_STARTED",
+        "This concert has already started; tickets are off sale",
+    ),
+    BookingOutcome.TICKET_CAP: (
+        "TICKET_LIMIT_REACHED",
+        "You can hold at most {cap} tickets for one concert",
+    ),
+    BookingOutcome.IN_PROGRESS: (
+        "REQUEST_IN_PROGRESS",
+        "A request with this idempotency key is still being processed; retry shortly",
+    ),
+    BookingOutcome.KEY_REUSED: (
+        "IDEMPOTENCY_KEY_REUSED",
+        "This idempotency key was already used for a different request; use a new key",
+    ),
+    BookingOutcome.UNKNOWN_TIER: ("TIER_NOT_FOUND", "Ticket tier not found"),
+}
+
+SETTLED_MESSAGES = {
+    BookingOutcome.CONFIRMED: "Booking confirmed",
+    BookingOutcome.DECLINED: "Payment failed ({reason}); your tickets were released. "
+    "Try again with a new idempotency key.",
+    BookingOutcome.EXPIRED: "Your hold expired before the payment completed; "
+    "any charge was refunded.",
+}
+
+
+def booking_answer(result: BookingResult, *, ticket_cap: int) -> tuple[int, dict[str, Any]]:
+    """(status code, body) for POST /api/bookings. ``ticket_cap`` is the per-fan cap the
+    engine enforces, named in its refusal."""
+    status = STATUS[result.outcome]
+    if result.booking is not None:
+        message = SETTLED_MESSAGES[result.outcome].format(
+            reason=result.failure_reason or "declined"
+        )
+        return status, {
+            "success": result.confirmed,
+            "booking": result.booking.model_dump(mode="json"),
+            "message": message,
+        }
+    error, message = REFUSALS[result.outcome]
+    return status, {"success": False, "error": error, "message": message.format(cap=ticket_cap)}

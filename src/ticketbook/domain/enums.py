@@ -1,0 +1,58 @@
+"""The closed sets of values the whole system agrees on: one definition each.
+
+The models build their CHECK constraints from these, the SQL interpolates them, doctor and
+the templates compare against them, and the wire schemas use them as field types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+# Tickets in one booking; the schema's CHECK, the API's validation and the pages' forms all
+# read this one number.
+MAX_TICKETS_PER_BOOKING = 10
+
+
+class TierType(StrEnum):
+    VIP = "VIP"
+    FRONT_ROW = "FRONT_ROW"
+    GA = "GA"
+
+
+class BookingStatus(StrEnum):
+    PENDING = "PENDING"  # tickets held, payment in flight
+    CONFIRMED = "CONFIRMED"
+    FAILED = "FAILED"  # payment not taken; tickets back on sale
+    EXPIRED = "EXPIRED"  # hold ran out; tickets back on sale, any charge refunded
+    CANCELLED = "CANCELLED"  # by the fan; tickets back on sale, payment refunded
+
+
+# The statuses whose tickets are out of the tier's available count (the conservation law).
+LIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    DECLINED = "DECLINED"
+    TIMEOUT = "TIMEOUT"
+    ERROR = "ERROR"
+    REFUNDED = "REFUNDED"
+    VOIDED = "VOIDED"
+
+
+class Role(StrEnum):
+    GUEST = "guest"  # no credentials: a signed id
+    FAN = "fan"
+    ORGANIZER = "organizer"
+
+
+class SessionKind(StrEnum):
+    API = "api"  # a bearer token
+    PAGE = "page"  # the pages' cookie
+
+
+def sql_list(values: Iterable[StrEnum]) -> str:
+    """``'A', 'B'``: enum values for an SQL ``IN (...)``. Only our own constants go here."""
+    return ", ".join(f"'{v.value}'" for v in values)
