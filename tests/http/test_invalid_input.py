@@ -1,6 +1,6 @@
 """Bad input always gets a clear 4xx with a JSON message, never a 5xx, and never changes data.
 
-Every case sends one request to a live server and compares a snapshot of the database
+Every case sends one request to the app (in-process) and compares a snapshot of the database
 (users, concerts, tiers, bookings, payments, idempotency keys, availability, statuses)
 taken before and after it.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.inprocess import InProcessApp
 from tests.support.inventory import fetch, make_concert, snapshot
-from tests.support.server import LiveServer
 
 TIER_QUANTITY = 50
 MB = 1024 * 1024
@@ -39,9 +39,9 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(shared_server: LiveServer, shared_db: str) -> World:
+def world(shared_app: InProcessApp, shared_db: str) -> World:
     concert = make_concert(shared_db, {"GA": TIER_QUANTITY})
-    with httpx.Client(base_url=shared_server.base_url, timeout=30) as c:
+    with shared_app.client() as c:
         me = c.post("/api/auth/guest").json()
         other = c.post("/api/auth/guest").json()
     return World(

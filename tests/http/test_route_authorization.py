@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from starlette.routing import Mount
 
 from tests.support.accounts import new_concert_body, organizer, register
 from tests.support.api import book
+from tests.support.inprocess import InProcessApp, InProcessClient
 from tests.support.inventory import make_concert, snapshot
 from tests.support.pages import forms
 from ticketbook.app import build_app
@@ -79,9 +79,9 @@ class Cast:
 
 
 @pytest.fixture(scope="module")
-def cast(shared_server: Any, shared_db: str) -> Iterator[Cast]:
+def cast(shared_app: InProcessApp, shared_db: str) -> Iterator[Cast]:
     concert = make_concert(shared_db, {"GA": 50})
-    with httpx.Client(base_url=shared_server.base_url, timeout=30) as client:
+    with shared_app.client() as client:
         a_id, a = register(client)
         b_id, b = register(client)
         booked = book(client, a, concert["tiers"]["GA"], 2)
@@ -105,9 +105,11 @@ def cast(shared_server: Any, shared_db: str) -> Iterator[Cast]:
     )
 
 
-def page_visitor(base_url: str, path: str = "/login") -> tuple[httpx.Client, str]:
-    """A browser with its own page session: (client with the cookie, a CSRF token)."""
-    client = httpx.Client(base_url=base_url, timeout=30)
+def page_visitor(of: httpx.Client, path: str = "/login") -> tuple[httpx.Client, str]:
+    """A browser of its own (another visitor of ``of``'s app) with its own page session:
+    (client with the cookie, a CSRF token)."""
+    assert isinstance(of, InProcessClient)
+    client = of.visitor()
     page = client.get(path)
     assert page.status_code == 200 and client.cookies.get("tb_session")
     token = next(f.fields["csrf_token"] for f in forms(page.text) if "csrf_token" in f.fields)
@@ -157,8 +159,8 @@ def _page_post(path: Callable[[Cast], str], data: Callable[[Cast], dict[str, str
         return client.post(path(cast), data={**data(cast), "csrf_token": "x"})
 
     def intruder(client: httpx.Client, cast: Cast) -> httpx.Response:
-        visitor, _ = page_visitor(str(client.base_url))
-        other, someone_elses_token = page_visitor(str(client.base_url))
+        visitor, _ = page_visitor(client)
+        other, someone_elses_token = page_visitor(client)
         other.close()
         try:
             return visitor.post(path(cast), data={**data(cast), "csrf_token": someone_elses_token})
@@ -170,7 +172,7 @@ def _page_post(path: Callable[[Cast], str], data: Callable[[Cast], dict[str, str
 
 def _page_cancel_by_other_visitor(client: httpx.Client, cast: Cast) -> httpx.Response:
     """Another visitor with a valid session and its own valid token: still not the owner."""
-    visitor, token = page_visitor(str(client.base_url))
+    visitor, token = page_visitor(client)
     try:
         return visitor.post(f"/bookings/{cast.booking_id}/cancel", data={"csrf_token": token})
     finally:
@@ -308,7 +310,7 @@ def _public_request(client: httpx.Client, route: Route, cast: Cast) -> tuple[int
 
 @pytest.mark.parametrize("route", sorted(PUBLIC), ids=" ".join)
 def test_public_routes_answer_anyone(client: httpx.Client, cast: Cast, route: Route) -> None:
-    with httpx.Client(base_url=str(client.base_url), timeout=30) as anonymous:
+    with client.visitor() as anonymous:
         status, text = _public_request(anonymous, route, cast)
     if route[1] == "/api/auth/register":
         assert status == 400, text  # "x" * 12 is too easy a password
@@ -326,7 +328,7 @@ def test_protected_routes_refuse_anonymous_and_intruders(
 ) -> None:
     probe = PROTECTED[route]
     before = snapshot(cast.db)
-    with httpx.Client(base_url=str(client.base_url), timeout=30) as anonymous:
+    with client.visitor() as anonymous:
         refused = probe.anonymous(anonymous, cast)
     assert refused.status_code == probe.anonymous_status, (route, refused.text)
     assert cast.booking_id not in refused.text
