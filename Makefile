@@ -52,5 +52,10 @@ format: install
 openapi: install
 	$(VENV)/bin/ticketbook openapi --output docs/openapi.json
 
+## Regenerate the settings tables in docs/configuration.md (a test fails when they are stale).
+.PHONY: config-docs
+config-docs: install
+	$(VENV)/bin/python -m ticketbook.settings_doc docs/configuration.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .tmp

@@ -1,150 +1,35 @@
-"""Runtime settings, read once from the environment (12-factor style)."""
+"""Runtime settings, read once from the environment (12-factor style).
+
+Each setting is one field, declared once: its environment variable (the field's
+``validation_alias``), its default, its validation and its one-line doc (``description``).
+pydantic-settings reads the environment in ``Settings.from_env()``; the reference tables in
+docs/configuration.md are generated from these fields (``ticketbook.settings_doc``,
+``make config-docs``).
+
+Constructing a settings object never reads the environment: ``Settings()`` is the documented
+defaults and ``Settings(port=9000, payment=PaymentSettings(success_rate=1.0))`` exactly what it
+says (tests and ``openapi_document()`` rely on that). Only ``from_env()`` reads variables.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Self
 
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_secret(name: str) -> tuple[str | None, Path | None]:
-    """``name`` from the environment, or the stripped contents of the file ``name``_FILE
-    names (so a secret can live in a file outside the repo, e.g. a mounted secret), and
-    that file's path."""
-    value = os.environ.get(name) or None
-    file_name = os.environ.get(f"{name}_FILE") or None
-    if file_name is None:
-        return value, None
-    if value is not None:
-        raise ConfigError(f"set {name} or {name}_FILE, not both")
-    path = Path(file_name).expanduser()
-    try:
-        text = path.read_text().strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"{name}_FILE: cannot read {path}: {reason}") from exc
-    if not text:
-        raise ConfigError(f"{name}_FILE: {path} is empty")
-    return text, path
-
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENVIRONMENTS = ("development", "production")
-
-
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ticketbook"
-
-
-class ConfigError(ValueError):
-    """A setting in the environment is invalid."""
-
-
-@dataclass(frozen=True)
-class PaymentSettings:
-    success_rate: float = 0.8
-    # Of the failures, these shares end as timeout / provider error; the rest are declines.
-    timeout_share: float = 0.1
-    error_share: float = 0.1
-    latency_ms: float = 150.0
-    latency_jitter_ms: float = 100.0
-    timeout_ms: float = 3000.0
-
-    def validate(self) -> None:
-        for name in ("success_rate", "timeout_share", "error_share"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"payment {name} must be between 0 and 1, got {value}")
-        if self.timeout_share + self.error_share > 1.0:
-            raise ConfigError("payment timeout_share + error_share must not exceed 1")
-        if min(self.latency_ms, self.latency_jitter_ms, self.timeout_ms) < 0:
-            raise ConfigError("payment latencies must not be negative")
-
-
-@dataclass(frozen=True)
-class RateRule:
-    """At most ``limit`` requests per ``window_s`` seconds for one key; limit 0 means off."""
-
-    limit: int
-    window_s: int
-
-    @property
-    def enabled(self) -> bool:
-        return self.limit > 0
-
-    @classmethod
-    def parse(cls, name: str, raw: str) -> RateRule:
-        text = raw.strip().lower()
-        if text in {"0", "off"}:
-            return cls(0, 1)
-        count, sep, seconds = text.partition("/")
-        try:
-            rule = cls(int(count), int(seconds) if sep else 60)
-        except ValueError:
-            raise ConfigError(
-                f"{name} must look like 10/60 (requests/seconds) or off, got {raw!r}"
-            ) from None
-        if rule.limit < 0 or not 1 <= rule.window_s <= 86400:
-            raise ConfigError(f"{name}: need requests >= 0 and 1 <= seconds <= 86400")
-        return rule
-
-
-def _env_rate(name: str, default: str) -> RateRule:
-    return RateRule.parse(name, os.environ.get(name) or default)
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    """Abuse limits: request rates per account and per client address, and the per-fan cap on
-    tickets for one concert (enforced inside the hold)."""
-
-    max_tickets_per_concert: int = 10
-    login_per_account: RateRule = RateRule(10, 300)
-    login_per_address: RateRule = RateRule(30, 60)
-    register_per_account: RateRule = RateRule(5, 3600)
-    register_per_address: RateRule = RateRule(20, 3600)
-    booking_per_account: RateRule = RateRule(30, 60)
-    booking_per_address: RateRule = RateRule(600, 60)
-
-    @classmethod
-    def from_env(cls) -> LimitSettings:
-        defaults = cls()
-        rules = {
-            name: _env_rate(f"TICKETBOOK_RATE_{name.upper()}", _rule_text(getattr(defaults, name)))
-            for name in RATE_RULE_NAMES
-        }
-        cap = _env_int("TICKETBOOK_MAX_TICKETS_PER_CONCERT", defaults.max_tickets_per_concert)
-        if cap < 1:
-            raise ConfigError("TICKETBOOK_MAX_TICKETS_PER_CONCERT must be at least 1")
-        return cls(max_tickets_per_concert=cap, **rules)
-
 
 RATE_RULE_NAMES = (
     "login_per_account",
@@ -155,147 +40,692 @@ RATE_RULE_NAMES = (
     "booking_per_address",
 )
 
+# The reference table (docs/configuration.md) each setting is listed in.
+DATABASE = "database"
+SERVER = "server"
+ACCOUNTS = "accounts"
+LIMITS = "limits"
+BOOKING = "booking"
+CONNECTIONS = "connections"
+PAYMENTS = "payments"
 
-def _rule_text(rule: RateRule) -> str:
-    return f"{rule.limit}/{rule.window_s}" if rule.enabled else "off"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+class ConfigError(ValueError):
+    """A setting in the environment is invalid."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ticketbook"
+
+
+# -- value types ----------------------------------------------------------------------------
+
+
+def _flag(value: object) -> object:
+    """Booleans from the environment: true for 1, true, yes, on (any case), anything else false."""
+    return value.strip().lower() in _TRUE if isinstance(value, str) else value
+
+
+def _environment(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if value.strip().lower() not in ENVIRONMENTS:
+        raise ValueError(f"must be development or production, got {value!r}")
+    return value.strip().lower()
+
+
+def _expand(path: Path | None) -> Path | None:
+    return None if path is None else path.expanduser()
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+UserPath = Annotated[Path, AfterValidator(_expand)]
 
 
 @dataclass(frozen=True)
-class PasswordHashSettings:
+class RateRule:
+    """At most ``limit`` requests per ``window_s`` seconds for one key; limit 0 means off."""
+
+    limit: int
+    window_s: int
+
+    def __post_init__(self) -> None:
+        if self.limit < 0 or not 1 <= self.window_s <= 86400:
+            raise ValueError(
+                "must have requests >= 0 and 1 <= seconds <= 86400, "
+                f"got {self.limit}/{self.window_s}"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window_s}" if self.enabled else "off"
+
+    @classmethod
+    def from_text(cls, raw: str) -> RateRule:
+        """``10/60`` (requests/seconds), ``10`` (per 60 s), or ``0``/``off``; ValueError else."""
+        text = raw.strip().lower()
+        if text in {"0", "off"}:
+            return cls(0, 1)
+        count, sep, seconds = text.partition("/")
+        try:
+            limit, window_s = int(count), int(seconds) if sep else 60
+        except ValueError:
+            raise ValueError(
+                f"must look like 10/60 (requests/seconds) or off, got {raw!r}"
+            ) from None
+        return cls(limit, window_s)
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> RateRule:
+        """``from_text``, with a ConfigError naming the variable ``name``."""
+        try:
+            return cls.from_text(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} {exc}") from None
+
+
+def _rule(value: object) -> object:
+    return RateRule.from_text(value) if isinstance(value, str) else value
+
+
+Rule = Annotated[RateRule, BeforeValidator(_rule)]
+
+
+# -- declaring settings ---------------------------------------------------------------------
+
+
+def _setting(
+    env: str,
+    default: Any = PydanticUndefined,
+    *,
+    doc: str,
+    group: str | None = None,
+    shown: str = "{default}",
+    contents_in: str | None = None,
+    default_factory: Callable[..., Any] | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+) -> Any:
+    """A field read from the environment variable ``env``.
+
+    ``doc`` is its one-line description, ``group`` the reference table it belongs in (nested
+    settings inherit their parent field's), ``shown`` its default as the table shows it
+    (``{default}`` is the real default, formatted). ``contents_in`` names the field holding
+    a file path (``NAME_FILE``) whose contents may give this value instead.
+    """
+    extra: dict[str, str] = {"shown": shown}
+    if group is not None:
+        extra["group"] = group
+    if contents_in is not None:
+        extra["contents_in"] = contents_in
+    common: dict[str, Any] = {
+        "validation_alias": env,
+        "description": doc,
+        "json_schema_extra": extra,
+        "ge": ge,
+        "gt": gt,
+        "le": le,
+    }
+    if default_factory is not None:
+        return Field(default_factory=default_factory, **common)
+    return Field(default, **common)
+
+
+def env_name(model: type[BaseSettings], name: str) -> str:
+    """The environment variable of ``model``'s field ``name``."""
+    alias = model.model_fields[name].validation_alias
+    if not isinstance(alias, str):
+        raise TypeError(f"{model.__name__}.{name} is not read from the environment")
+    return alias
+
+
+def field_extra(field: FieldInfo, key: str) -> str | None:
+    extra = field.json_schema_extra
+    value = extra.get(key) if isinstance(extra, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def bounds(field: FieldInfo) -> str | None:
+    """The field's numeric limits in words ("between 0 and 1", "positive"), if it has any."""
+    low = high = None
+    for item in field.metadata:
+        for attr in ("ge", "gt"):
+            if getattr(item, attr, None) is not None:
+                low = (attr, getattr(item, attr))
+        if getattr(item, "le", None) is not None:
+            high = item.le
+    if low is not None and high is not None:
+        if low[0] == "gt":
+            return f"greater than {_number(low[1])} and at most {_number(high)}"
+        return f"between {_number(low[1])} and {_number(high)}"
+    if low == ("gt", 0):
+        return "positive"
+    if low == ("ge", 0):
+        return "non-negative"
+    if low is not None:
+        return f"{'at least' if low[0] == 'ge' else 'greater than'} {_number(low[1])}"
+    if high is not None:
+        return f"at most {_number(high)}"
+    return None
+
+
+class _Group(BaseSettings):
+    """Settings read from the environment by ``from_env``, and only there."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,  # Settings(port=...) as well as the variable's name
+        case_sensitive=True,  # os.environ is, on every platform we run on
+        env_ignore_empty=True,  # an empty value counts as unset
+        enable_decoding=False,  # a value is text to validate (e.g. "10/60"), never JSON
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keyword arguments and defaults only: constructing settings has no side effects, so
+        # Settings() is always the documented defaults. Reading the environment is explicit:
+        # from_env(), which uses pydantic-settings' environment source (plus _FileContents).
+        return (init_settings,)
+
+    @classmethod
+    def from_env(cls) -> Self:
+        """The settings the environment gives; ConfigError, naming the variable, for a bad one."""
+        try:
+            return cls.model_validate(_from_environment(cls))
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, cls)) from None
+
+
+class _FileContents(PydanticBaseSettingsSource):
+    """Secrets from files: for a field declared with ``contents_in``, the stripped contents of
+    the file its ``NAME_FILE`` variable names (e.g. a mounted Docker or Kubernetes secret)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path_field = field_extra(field, "contents_in")
+        if path_field is None:
+            return None, field_name, False
+        name = env_name(self.settings_cls, field_name)
+        file_env = env_name(self.settings_cls, path_field)  # NAME_FILE
+        file_name = os.environ.get(file_env) or None
+        if file_name is None:
+            return None, name, False
+        if os.environ.get(name):
+            raise ConfigError(f"set {name} or {file_env}, not both")
+        path = Path(file_name).expanduser()
+        try:
+            text = path.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(f"{file_env}: cannot read {path}: {reason}") from exc
+        if not text:
+            raise ConfigError(f"{file_env}: {path} is empty")
+        return text, name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+def _from_environment(model: type[_Group]) -> dict[str, Any]:
+    """The input ``model`` gets from the environment: variables, secret files, nested groups."""
+    values = {**EnvSettingsSource(model)(), **_FileContents(model)()}
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, _Group):
+            values[name] = _from_environment(field.annotation)
+    return values
+
+
+def _explain(exc: ValidationError, model: type[_Group]) -> str:
+    """pydantic's errors as sentences that name the environment variable."""
+    messages = []
+    for error in exc.errors():
+        if error["type"] == "default_factory_not_called":
+            continue  # a default that depends on a setting reported already
+        owner: type[BaseSettings] = model
+        field: FieldInfo | None = None
+        for part in error["loc"]:
+            fields = owner.model_fields
+            name = next((n for n, f in fields.items() if part in (n, f.validation_alias)), None)
+            if name is None:
+                break
+            field = fields[name]
+            if isinstance(field.annotation, type) and issubclass(field.annotation, _Group):
+                owner, field = field.annotation, None
+        if field is None or not isinstance(field.validation_alias, str):
+            # A rule across settings: its message names the variables itself.
+            messages.append(str(error.get("ctx", {}).get("error", error["msg"])))
+            continue
+        got = f", got {error['input']!r}"
+        kind = error["type"]
+        if kind == "value_error":
+            problem = str(error.get("ctx", {}).get("error", error["msg"]))
+        elif kind.startswith("int_"):
+            problem = "must be an integer" + got
+        elif kind.startswith("float_") or kind == "finite_number":
+            problem = "must be a number" + got
+        elif kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+            problem = f"must be {bounds(field)}{got}"
+        else:
+            problem = f"is invalid: {error['msg']}{got}"
+        messages.append(f"{field.validation_alias} {problem}")
+    return "; ".join(messages)
+
+
+# -- the settings ---------------------------------------------------------------------------
+
+
+class PaymentSettings(_Group):
+    """The simulated payment provider's outcomes and latencies."""
+
+    success_rate: float = _setting(
+        "TICKETBOOK_PAYMENT_SUCCESS_RATE", 0.8, ge=0, le=1, doc="share of charges that succeed"
+    )
+    timeout_share: float = _setting(
+        "TICKETBOOK_PAYMENT_TIMEOUT_SHARE",
+        0.1,
+        ge=0,
+        le=1,
+        doc="of the failures, the share that time out",
+    )
+    error_share: float = _setting(
+        "TICKETBOOK_PAYMENT_ERROR_SHARE",
+        0.1,
+        ge=0,
+        le=1,
+        doc="of the failures, the share that are provider errors; the rest are declines, so "
+        "`TIMEOUT_SHARE + ERROR_SHARE` must not exceed 1",
+    )
+    latency_ms: float = _setting(
+        "TICKETBOOK_PAYMENT_LATENCY_MS", 150.0, ge=0, doc="mean latency of a charge or refund"
+    )
+    latency_jitter_ms: float = _setting(
+        "TICKETBOOK_PAYMENT_LATENCY_JITTER_MS",
+        100.0,
+        ge=0,
+        doc="latency varies uniformly by ± this much",
+    )
+    timeout_ms: float = _setting(
+        "TICKETBOOK_PAYMENT_TIMEOUT_MS",
+        3000.0,
+        ge=0,
+        doc="how long a timing-out charge takes. "
+        "The engine stops waiting for any charge after this plus 1 s.",
+    )
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Self:
+        if self.timeout_share + self.error_share > 1.0:
+            timeout, error = (env_name(type(self), n) for n in ("timeout_share", "error_share"))
+            raise ValueError(
+                f"{timeout} + {error} must not exceed 1, "
+                f"got {self.timeout_share:g} + {self.error_share:g}"
+            )
+        return self
+
+
+class LimitSettings(_Group):
+    """Abuse limits: request rates per account and per client address, and the per-fan cap on
+    tickets for one concert (enforced inside the hold)."""
+
+    login_per_account: Rule = _setting(
+        "TICKETBOOK_RATE_LOGIN_PER_ACCOUNT",
+        RateRule(10, 300),
+        doc="sign-in attempts for one email, from anywhere",
+    )
+    login_per_address: Rule = _setting(
+        "TICKETBOOK_RATE_LOGIN_PER_ADDRESS",
+        RateRule(30, 60),
+        doc="sign-in attempts from one address, for any email",
+    )
+    register_per_account: Rule = _setting(
+        "TICKETBOOK_RATE_REGISTER_PER_ACCOUNT",
+        RateRule(5, 3600),
+        doc="sign-ups tried with one email",
+    )
+    register_per_address: Rule = _setting(
+        "TICKETBOOK_RATE_REGISTER_PER_ADDRESS", RateRule(20, 3600), doc="sign-ups from one address"
+    )
+    booking_per_account: Rule = _setting(
+        "TICKETBOOK_RATE_BOOKING_PER_ACCOUNT",
+        RateRule(30, 60),
+        doc="booking requests by one user (guest or account)",
+    )
+    booking_per_address: Rule = _setting(
+        "TICKETBOOK_RATE_BOOKING_PER_ADDRESS",
+        RateRule(600, 60),
+        doc="booking requests from one address",
+    )
+    max_tickets_per_concert: int = _setting(
+        "TICKETBOOK_MAX_TICKETS_PER_CONCERT",
+        10,
+        ge=1,
+        doc="most tickets one user may hold or own (PENDING plus CONFIRMED) for one concert. "
+        "Checked inside the hold statement; over it, a booking is 409 `TICKET_LIMIT_REACHED`.",
+    )
+
+
+class PasswordHashSettings(_Group):
     """argon2id cost. The defaults are RFC 9106's second recommendation (t=3, 64 MiB, p=4);
     lower them only where hashing speed matters more than guessing cost (the test suite)."""
 
-    time_cost: int = 3
-    memory_kib: int = 64 * 1024
-    parallelism: int = 4
+    time_cost: int = _setting("TICKETBOOK_ARGON2_TIME_COST", 3, ge=1, le=20, doc="argon2id passes")
+    memory_kib: int = _setting(
+        "TICKETBOOK_ARGON2_MEMORY_KIB",
+        64 * 1024,
+        ge=8,
+        le=4 * 1024 * 1024,
+        shown="{default} (64 MiB)",
+        doc="argon2id memory per hash, in KiB; at least 8 x `TICKETBOOK_ARGON2_PARALLELISM`",
+    )
+    parallelism: int = _setting(
+        "TICKETBOOK_ARGON2_PARALLELISM", 4, ge=1, le=16, doc="argon2id lanes"
+    )
 
-    @classmethod
-    def from_env(cls) -> PasswordHashSettings:
-        hashing = cls(
-            time_cost=_env_int("TICKETBOOK_ARGON2_TIME_COST", cls.time_cost),
-            memory_kib=_env_int("TICKETBOOK_ARGON2_MEMORY_KIB", cls.memory_kib),
-            parallelism=_env_int("TICKETBOOK_ARGON2_PARALLELISM", cls.parallelism),
-        )
-        if not 1 <= hashing.time_cost <= 20 or not 1 <= hashing.parallelism <= 16:
-            raise ConfigError("TICKETBOOK_ARGON2_TIME_COST is 1..20, _PARALLELISM 1..16")
-        if not 8 * hashing.parallelism <= hashing.memory_kib <= 4 * 1024 * 1024:
-            raise ConfigError("TICKETBOOK_ARGON2_MEMORY_KIB is 8 x parallelism .. 4194304")
-        return hashing
+    @model_validator(mode="after")
+    def _memory_fits_lanes(self) -> Self:
+        if self.memory_kib < 8 * self.parallelism:
+            memory, lanes = (env_name(type(self), n) for n in ("memory_kib", "parallelism"))
+            raise ValueError(
+                f"{memory} must be at least 8 x {lanes} ({8 * self.parallelism}), "
+                f"got {self.memory_kib}"
+            )
+        return self
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str | None = None
-    # A read-only copy (streaming replica) for catalog reads; unset means the primary.
-    read_database_url: str | None = None
-    # DATABASE_URL (and READ_DATABASE_URL) lead to PgBouncer in transaction mode: send only
-    # startup parameters it accepts, and no named prepared statements unless asked to.
-    pgbouncer: bool = False
-    data_dir: Path = field(default_factory=default_data_dir)
-    host: str = "127.0.0.1"
-    port: int = 8000
-    # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated IPs, or "*").
-    forwarded_allow_ips: str = "127.0.0.1"
-    secret_key: str | None = None
-    # The file secret_key was read from (TICKETBOOK_SECRET_KEY_FILE), if it came from one.
-    secret_key_file: Path | None = None
-    # "production" refuses to start without a strong, explicitly given signing key.
-    environment: str = "development"
-    hold_seconds: float = 600.0
-    lock_timeout_ms: int = 2000
-    statement_timeout_ms: int = 10000
-    pool_min_size: int = 2
-    pool_max_size: int = 10
-    connect_timeout_s: float = 5.0
-    pool_acquire_timeout_s: float = 2.0
-    statement_cache_size: int = 1024
-    auto_migrate: bool = True
-    reaper_interval_s: float = 5.0
-    reaper_batch_size: int = 500
-    max_body_bytes: int = 64 * 1024
-    enable_test_routes: bool = False
-    access_log: bool = False
-    graceful_timeout_s: int = 10
-    # Live availability (ticketbook.live): a direct connection for LISTEN (not PgBouncer in
-    # transaction mode); unset means the database URL. How often the publisher reads counts.
-    live_database_url: str | None = None
-    live_poll_interval_s: float = 0.2
-    payment: PaymentSettings = field(default_factory=PaymentSettings)
-    limits: LimitSettings = field(default_factory=LimitSettings)
-    password_hash: PasswordHashSettings = field(default_factory=PasswordHashSettings)
-    # How long a sign-in (API token or page session) lasts before it must be renewed.
-    session_ttl_s: int = 30 * 24 * 3600
+class Settings(_Group):
+    """Everything TicketBook reads from the environment (docs/configuration.md lists it)."""
+
+    # -- database and files
+    database_url: str | None = _setting(
+        "DATABASE_URL",
+        None,
+        group=DATABASE,
+        contents_in="database_url_file",
+        doc="PostgreSQL (15 or newer) to use. Unset: the embedded PostgreSQL 18 in "
+        "`<data dir>/pgdata`, started on demand.",
+    )
+    database_url_file: UserPath | None = _setting(
+        "DATABASE_URL_FILE",
+        None,
+        group=DATABASE,
+        doc="a file holding `DATABASE_URL`, so its password stays out of the environment. "
+        "With several workers each reads the file itself. Not together with `DATABASE_URL`.",
+    )
+    read_database_url: str | None = _setting(
+        "READ_DATABASE_URL",
+        None,
+        group=DATABASE,
+        contents_in="read_database_url_file",
+        shown="{default}: the primary",
+        doc="a read-only copy of that database (a streaming replica) for catalog reads (which "
+        "ones: below the table). Same URL forms as `DATABASE_URL`.",
+    )
+    read_database_url_file: UserPath | None = _setting(
+        "READ_DATABASE_URL_FILE",
+        None,
+        group=DATABASE,
+        doc="a file holding `READ_DATABASE_URL`. Not together with `READ_DATABASE_URL`.",
+    )
+    data_dir: UserPath = _setting(
+        "TICKETBOOK_DATA_DIR",
+        group=DATABASE,
+        default_factory=default_data_dir,
+        shown="`$XDG_DATA_HOME/ticketbook`, or `~/.local/share/ticketbook` when "
+        "`XDG_DATA_HOME` is unset",
+        doc="where the embedded database and the signing key live (`~` is expanded)",
+    )
+    auto_migrate: Flag = _setting(
+        "TICKETBOOK_AUTO_MIGRATE",
+        True,
+        group=DATABASE,
+        doc="apply pending migrations when `serve` or `seed` starts. False: if the schema is "
+        "behind the code, refuse to start (exit 2) until `ticketbook migrate` has run.",
+    )
+
+    # -- server
+    host: str = _setting(
+        "TICKETBOOK_HOST",
+        "127.0.0.1",
+        group=SERVER,
+        doc="bind address (`ticketbook serve --host`, `make run HOST=…` override it)",
+    )
+    port: int = _setting(
+        "TICKETBOOK_PORT", 8000, group=SERVER, doc="port (`--port`, `make run PORT=…` override it)"
+    )
+    environment: Annotated[str, BeforeValidator(_environment)] = _setting(
+        "TICKETBOOK_ENV",
+        "development",
+        group=SERVER,
+        doc="`development` or `production` (any case); anything else stops the command. "
+        "`production` refuses to start without a strong, explicit signing key: see "
+        "[Production](#production).",
+    )
+    secret_key: str | None = _setting(
+        "TICKETBOOK_SECRET_KEY",
+        None,
+        group=SERVER,
+        contents_in="secret_key_file",
+        shown="{default}: generated into `<data dir>/secret_key` (development only)",
+        doc="key that signs bearer tokens and session cookies. Running on several hosts, set "
+        "the same value everywhere, or a token issued by one host is refused by another.",
+    )
+    # Also the record of where secret_key came from (check_production_key looks at it).
+    secret_key_file: UserPath | None = _setting(
+        "TICKETBOOK_SECRET_KEY_FILE",
+        None,
+        group=SERVER,
+        doc="a file holding the signing key instead (whitespace stripped). In production it "
+        "must lie outside the source checkout. Not together with `TICKETBOOK_SECRET_KEY`.",
+    )
+    forwarded_allow_ips: str = _setting(
+        "TICKETBOOK_FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        group=SERVER,
+        doc="proxies whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed "
+        "(comma-separated addresses, or `*` for any: only when nothing else can reach the "
+        "port). Passed to uvicorn as `forwarded_allow_ips`, with proxy headers on. The scheme "
+        "they report decides `Strict-Transport-Security` and the session cookie's `Secure` "
+        "flag: see [HTTPS behind a proxy](#security-headers-and-https-behind-a-proxy).",
+    )
+    max_body_bytes: int = _setting(
+        "TICKETBOOK_MAX_BODY_BYTES",
+        64 * 1024,
+        group=SERVER,
+        doc="larger request bodies get 413 before they are read",
+    )
+    graceful_timeout_s: int = _setting(
+        "TICKETBOOK_GRACEFUL_TIMEOUT_S",
+        10,
+        group=SERVER,
+        doc="on SIGTERM, how long open requests may run before the server exits anyway "
+        "(whole seconds)",
+    )
+    access_log: Flag = _setting(
+        "TICKETBOOK_ACCESS_LOG",
+        False,
+        group=SERVER,
+        doc="log every request as a JSON line (5xx answers are logged regardless)",
+    )
+    enable_test_routes: Flag = _setting(
+        "TICKETBOOK_ENABLE_TEST_ROUTES",
+        False,
+        group=SERVER,
+        doc="mount `POST /api/_test/naive-bookings`, a deliberately unsafe booking used by the "
+        "race test. **Never enable in production.**",
+    )
+
+    # -- accounts
+    session_ttl_s: int = _setting(
+        "TICKETBOOK_SESSION_TTL_S",
+        30 * 24 * 3600,
+        group=ACCOUNTS,
+        ge=60,
+        le=400 * 24 * 3600,
+        shown="{default} (30 days)",
+        doc="how long a sign-in lasts (API token or page session) before it must be renewed, "
+        "in seconds. Logging out ends it earlier.",
+    )
+    password_hash: PasswordHashSettings = Field(
+        default_factory=PasswordHashSettings,
+        description="argon2id cost",
+        json_schema_extra={"group": ACCOUNTS},
+    )
+
+    # -- abuse limits
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings,
+        description="request rates and the per-concert ticket cap",
+        json_schema_extra={"group": LIMITS},
+    )
+
+    # -- booking and the reaper
+    hold_seconds: float = _setting(
+        "TICKETBOOK_HOLD_SECONDS",
+        600.0,
+        group=BOOKING,
+        gt=0,
+        doc="how long a `PENDING` booking holds its tickets. Keep it well above the payment "
+        "timeout: a payment that succeeds after the hold has run out ends as `EXPIRED` and is "
+        "refunded.",
+    )
+    reaper_interval_s: float = _setting(
+        "TICKETBOOK_REAPER_INTERVAL_S",
+        5.0,
+        group=BOOKING,
+        doc="pause between reaper rounds, in each app process",
+    )
+    reaper_batch_size: int = _setting(
+        "TICKETBOOK_REAPER_BATCH_SIZE",
+        500,
+        group=BOOKING,
+        doc="holds expired per statement; full batches are drained back to back",
+    )
+
+    # -- database connections
+    pool_min_size: int = _setting(
+        "TICKETBOOK_POOL_MIN_SIZE",
+        2,
+        group=CONNECTIONS,
+        ge=1,
+        doc="connections each process keeps open",
+    )
+    pool_max_size: int = _setting(
+        "TICKETBOOK_POOL_MAX_SIZE",
+        10,
+        group=CONNECTIONS,
+        doc="most connections per process, at least `TICKETBOOK_POOL_MIN_SIZE`",
+    )
+    connect_timeout_s: float = _setting(
+        "TICKETBOOK_CONNECT_TIMEOUT_S",
+        5.0,
+        group=CONNECTIONS,
+        doc="timeout for opening a new connection (asyncpg's connect `timeout`)",
+    )
+    pool_acquire_timeout_s: float = _setting(
+        "TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S",
+        2.0,
+        group=CONNECTIONS,
+        doc="longest wait for a free connection when all are busy; then the request gets 503 "
+        "with `Retry-After: 1` instead of queueing forever",
+    )
+    pgbouncer: Flag = _setting(
+        "TICKETBOOK_PGBOUNCER",
+        False,
+        group=CONNECTIONS,
+        doc="`DATABASE_URL` (and `READ_DATABASE_URL`) lead to PgBouncer in transaction mode. "
+        "The app then sends only `application_name` at connection start (the other four "
+        "settings below must come from the role: "
+        "[operations.md](operations.md#behind-pgbouncer)), turns the statement cache off unless "
+        "`TICKETBOOK_STATEMENT_CACHE_SIZE` is set, and warns at start when the role's settings "
+        "differ from the configured ones. Requires `TICKETBOOK_LIVE_DATABASE_URL`.",
+    )
+    statement_cache_size: int = _setting(
+        "TICKETBOOK_STATEMENT_CACHE_SIZE",
+        group=CONNECTIONS,
+        default_factory=lambda data: 0 if data.get("pgbouncer") else 1024,
+        shown="`1024`; `0` with `TICKETBOOK_PGBOUNCER`",
+        doc="prepared statements asyncpg caches per connection. `0` turns the cache off: "
+        "asyncpg then sends unnamed statements, which PgBouncer's transaction mode can carry.",
+    )
+    live_database_url: str | None = _setting(
+        "TICKETBOOK_LIVE_DATABASE_URL",
+        None,
+        group=CONNECTIONS,
+        shown="{default}: `DATABASE_URL`",
+        doc="a direct connection (not through PgBouncer in transaction mode) for live "
+        "availability, which needs a session of its own for `LISTEN` and for the publisher's "
+        "advisory lock ([pages.md](pages.md#live-availability)); one per process",
+    )
+    live_poll_interval_s: float = _setting(
+        "TICKETBOOK_LIVE_POLL_INTERVAL_S",
+        0.2,
+        group=CONNECTIONS,
+        ge=0.01,
+        le=60,
+        doc="how often the live-availability publisher (one process in the deployment) reads "
+        "the tier counts and announces the changed ones, in seconds",
+    )
+    lock_timeout_ms: int = _setting(
+        "TICKETBOOK_LOCK_TIMEOUT_MS",
+        2000,
+        group=CONNECTIONS,
+        doc="PostgreSQL `lock_timeout`: a statement waiting longer for a lock fails, and the "
+        "request gets 503 with `Retry-After: 1`",
+    )
+    statement_timeout_ms: int = _setting(
+        "TICKETBOOK_STATEMENT_TIMEOUT_MS",
+        10000,
+        group=CONNECTIONS,
+        doc="PostgreSQL `statement_timeout`: same, for a statement running too long",
+    )
+
+    # -- simulated payments
+    payment: PaymentSettings = Field(
+        default_factory=PaymentSettings,
+        description="the simulated payment provider",
+        json_schema_extra={"group": PAYMENTS},
+    )
 
     @property
     def pgdata_dir(self) -> Path:
         return self.data_dir / "pgdata"
 
-    @classmethod
-    def from_env(cls) -> Settings:
-        data_dir = os.environ.get("TICKETBOOK_DATA_DIR")
-        payment = PaymentSettings(
-            success_rate=_env_float("TICKETBOOK_PAYMENT_SUCCESS_RATE", 0.8),
-            timeout_share=_env_float("TICKETBOOK_PAYMENT_TIMEOUT_SHARE", 0.1),
-            error_share=_env_float("TICKETBOOK_PAYMENT_ERROR_SHARE", 0.1),
-            latency_ms=_env_float("TICKETBOOK_PAYMENT_LATENCY_MS", 150.0),
-            latency_jitter_ms=_env_float("TICKETBOOK_PAYMENT_LATENCY_JITTER_MS", 100.0),
-            timeout_ms=_env_float("TICKETBOOK_PAYMENT_TIMEOUT_MS", 3000.0),
-        )
-        payment.validate()
-        pgbouncer = _env_bool("TICKETBOOK_PGBOUNCER", False)
-        secret_key, secret_key_file = _env_secret("TICKETBOOK_SECRET_KEY")
-        environment = (os.environ.get("TICKETBOOK_ENV") or "development").strip().lower()
-        if environment not in ENVIRONMENTS:
-            raise ConfigError(
-                f"TICKETBOOK_ENV must be development or production, "
-                f"got {os.environ['TICKETBOOK_ENV']!r}"
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        def env(name: str) -> str:
+            return env_name(Settings, name)
+
+        if self.pool_max_size < self.pool_min_size:
+            raise ValueError(
+                f"{env('pool_max_size')} must be at least {env('pool_min_size')} "
+                f"({self.pool_min_size}), got {self.pool_max_size}"
             )
-        settings = cls(
-            database_url=_env_secret("DATABASE_URL")[0],
-            read_database_url=_env_secret("READ_DATABASE_URL")[0],
-            pgbouncer=pgbouncer,
-            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
-            host=os.environ.get("TICKETBOOK_HOST", "127.0.0.1"),
-            port=_env_int("TICKETBOOK_PORT", 8000),
-            forwarded_allow_ips=os.environ.get("TICKETBOOK_FORWARDED_ALLOW_IPS") or "127.0.0.1",
-            secret_key=secret_key,
-            secret_key_file=secret_key_file,
-            environment=environment,
-            hold_seconds=_env_float("TICKETBOOK_HOLD_SECONDS", 600.0),
-            lock_timeout_ms=_env_int("TICKETBOOK_LOCK_TIMEOUT_MS", 2000),
-            statement_timeout_ms=_env_int("TICKETBOOK_STATEMENT_TIMEOUT_MS", 10000),
-            pool_min_size=_env_int("TICKETBOOK_POOL_MIN_SIZE", 2),
-            pool_max_size=_env_int("TICKETBOOK_POOL_MAX_SIZE", 10),
-            connect_timeout_s=_env_float("TICKETBOOK_CONNECT_TIMEOUT_S", 5.0),
-            pool_acquire_timeout_s=_env_float("TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S", 2.0),
-            statement_cache_size=_env_int(
-                "TICKETBOOK_STATEMENT_CACHE_SIZE", 0 if pgbouncer else 1024
-            ),
-            auto_migrate=_env_bool("TICKETBOOK_AUTO_MIGRATE", True),
-            reaper_interval_s=_env_float("TICKETBOOK_REAPER_INTERVAL_S", 5.0),
-            reaper_batch_size=_env_int("TICKETBOOK_REAPER_BATCH_SIZE", 500),
-            max_body_bytes=_env_int("TICKETBOOK_MAX_BODY_BYTES", 64 * 1024),
-            enable_test_routes=_env_bool("TICKETBOOK_ENABLE_TEST_ROUTES", False),
-            access_log=_env_bool("TICKETBOOK_ACCESS_LOG", False),
-            graceful_timeout_s=_env_int("TICKETBOOK_GRACEFUL_TIMEOUT_S", 10),
-            live_database_url=os.environ.get("TICKETBOOK_LIVE_DATABASE_URL") or None,
-            live_poll_interval_s=_env_float("TICKETBOOK_LIVE_POLL_INTERVAL_S", 0.2),
-            payment=payment,
-            limits=LimitSettings.from_env(),
-            password_hash=PasswordHashSettings.from_env(),
-            session_ttl_s=_env_int("TICKETBOOK_SESSION_TTL_S", 30 * 24 * 3600),
-        )
-        if not 60 <= settings.session_ttl_s <= 400 * 24 * 3600:
-            raise ConfigError("TICKETBOOK_SESSION_TTL_S must be between 60 and 34560000")
-        if not 0.01 <= settings.live_poll_interval_s <= 60:
-            raise ConfigError("TICKETBOOK_LIVE_POLL_INTERVAL_S must be between 0.01 and 60")
-        if pgbouncer and settings.database_url and not settings.live_database_url:
-            raise ConfigError(
-                "TICKETBOOK_PGBOUNCER=1 needs TICKETBOOK_LIVE_DATABASE_URL: live availability "
+        if self.pgbouncer and self.database_url and not self.live_database_url:
+            raise ValueError(
+                f"{env('pgbouncer')}=1 needs {env('live_database_url')}: live availability "
                 "LISTENs on a session of its own, which PgBouncer's transaction mode can't give"
             )
-        if settings.hold_seconds <= 0:
-            raise ConfigError("TICKETBOOK_HOLD_SECONDS must be positive")
-        if settings.pool_min_size < 1 or settings.pool_max_size < settings.pool_min_size:
-            raise ConfigError("pool sizes must satisfy 1 <= TICKETBOOK_POOL_MIN_SIZE <= MAX_SIZE")
-        return settings
+        return self
