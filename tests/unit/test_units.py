@@ -85,7 +85,7 @@ def test_simulated_gateway_is_idempotent_per_key_and_refunds_once() -> None:
 
 def test_settings_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TICKETBOOK_PAYMENT_SUCCESS_RATE", "1.5")
-    with pytest.raises(ConfigError, match="success_rate"):
+    with pytest.raises(ConfigError, match="TICKETBOOK_PAYMENT_SUCCESS_RATE"):
         Settings.from_env()
     monkeypatch.setenv("TICKETBOOK_PAYMENT_SUCCESS_RATE", "0.5")
     monkeypatch.setenv("TICKETBOOK_HOLD_SECONDS", "0")
