@@ -148,6 +148,7 @@ def _setting(
     group: str | None = None,
     shown: str = "{default}",
     contents_in: str | None = None,
+    secret: bool = False,
     default_factory: Callable[..., Any] | None = None,
     ge: float | None = None,
     gt: float | None = None,
@@ -158,7 +159,8 @@ def _setting(
     ``doc`` is its one-line description, ``group`` the reference table it belongs in (nested
     settings inherit their parent field's), ``shown`` its default as the table shows it
     (``{default}`` is the real default, formatted). ``contents_in`` names the field holding
-    a file path (``NAME_FILE``) whose contents may give this value instead.
+    a file path (``NAME_FILE``) whose contents may give this value instead. A ``secret``
+    (a key, a URL that may hold a password) is left out of the settings' repr.
     """
     extra: dict[str, str] = {"shown": shown}
     if group is not None:
@@ -172,6 +174,7 @@ def _setting(
         "ge": ge,
         "gt": gt,
         "le": le,
+        "repr": not secret,
     }
     if default_factory is not None:
         return Field(default_factory=default_factory, **common)
@@ -464,6 +467,7 @@ class Settings(_Group):
         None,
         group=DATABASE,
         contents_in="database_url_file",
+        secret=True,
         doc="PostgreSQL (15 or newer) to use. Unset: the embedded PostgreSQL 18 in "
         "`<data dir>/pgdata`, started on demand.",
     )
@@ -480,6 +484,7 @@ class Settings(_Group):
         group=DATABASE,
         contents_in="read_database_url_file",
         shown="{default}: the primary",
+        secret=True,
         doc="a read-only copy of that database (a streaming replica) for catalog reads (which "
         "ones: below the table). Same URL forms as `DATABASE_URL`.",
     )
@@ -529,6 +534,7 @@ class Settings(_Group):
         group=SERVER,
         contents_in="secret_key_file",
         shown="{default}: generated into `<data dir>/secret_key` (development only)",
+        secret=True,
         doc="key that signs bearer tokens and session cookies. Running on several hosts, set "
         "the same value everywhere, or a token issued by one host is refused by another.",
     )
@@ -675,6 +681,7 @@ class Settings(_Group):
         None,
         group=CONNECTIONS,
         shown="{default}: `DATABASE_URL`",
+        secret=True,
         doc="a direct connection (not through PgBouncer in transaction mode) for live "
         "availability, which needs a session of its own for `LISTEN` and for the publisher's "
         "advisory lock ([pages.md](pages.md#live-availability)); one per process",

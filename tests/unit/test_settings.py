@@ -203,6 +203,18 @@ def test_keyword_construction_copies_and_immutability() -> None:
     assert hash(settings) == hash(Settings(**settings.model_dump()))
 
 
+def test_secrets_stay_out_of_the_repr() -> None:
+    settings = Settings(
+        secret_key="k3y-material",
+        database_url="postgresql://app:pw-primary@db/x",
+        read_database_url="postgresql://app:pw-replica@db/x",
+        live_database_url="postgresql://app:pw-live@db/x",
+    )
+    for secret in ("k3y-material", "pw-primary", "pw-replica", "pw-live"):
+        assert secret not in repr(settings) and secret not in str(settings)
+    assert settings.secret_key == "k3y-material"
+
+
 def test_keyword_construction_is_validated_too() -> None:
     with pytest.raises(ValidationError, match="success_rate"):
         PaymentSettings(success_rate=1.5)
