@@ -57,6 +57,13 @@ TEST_ENV = {
     "TICKETBOOK_ARGON2_PARALLELISM": "1",
 }
 
+# Every rate rule's variable (TICKETBOOK_RATE_LOGIN_PER_ACCOUNT, ...).
+RATE_LIMIT_VARIABLES = tuple(
+    f"TICKETBOOK_RATE_{action}_PER_{who}"
+    for action in ("LOGIN", "REGISTER", "BOOKING")
+    for who in ("ACCOUNT", "ADDRESS")
+)
+
 # The address every in-process client connects from: the loopback, as over a real socket,
 # so X-Forwarded-For/-Proto are trusted exactly as `ticketbook serve` trusts them by default.
 CLIENT_ADDRESS = ("127.0.0.1", 50000)
