@@ -1,8 +1,8 @@
-"""The FastAPI application: JSON API under /api, error handlers, lifespan (database, reaper)."""
+"""The ASGI app: the JSON API under /api and the pages elsewhere, two thin edges on the
+services ``services.py`` builds, with one error mapping (``http/errors.py``) for both."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,27 +12,19 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from ticketbook import __version__
-from ticketbook.api.errors import install_error_handlers, json_response
-from ticketbook.api.limits import BodySizeLimit
-from ticketbook.api.openapi import build_openapi
-from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer, testing
-from ticketbook.api.security_headers import SecurityHeaders
-from ticketbook.auth.passwords import configure_hashing
-from ticketbook.auth.secrets import load_secret_key
-from ticketbook.auth.tokens import TokenSigner
-from ticketbook.booking.reaper import run_reaper
-from ticketbook.booking.service import BookingEngine
-from ticketbook.db.pool import open_database
-from ticketbook.db.urls import asyncpg_dsn
-from ticketbook.live.hub import AvailabilityHub, start_live_hub
+from ticketbook.api import mount as api
+from ticketbook.api.errors import render_api_error
+from ticketbook.http.errors import install_error_handlers
+from ticketbook.http.limits import BodySizeLimit
+from ticketbook.http.responses import json_response
+from ticketbook.http.security_headers import SecurityHeaders
 from ticketbook.observability.metrics import render as render_metrics
 from ticketbook.observability.middleware import RequestObserver
 from ticketbook.payments.gateway import PaymentGateway
-from ticketbook.payments.simulated import SimulatedGateway
-from ticketbook.ratelimit.limiter import RateLimiter
-from ticketbook.services import AppServices
+from ticketbook.services import open_services
 from ticketbook.settings import Settings
-from ticketbook.web.app import install_pages
+from ticketbook.web import mount as web
+from ticketbook.web.errors import render_page_error
 
 
 class TicketBookApp(FastAPI):
@@ -48,67 +40,19 @@ def build_app(
     gateway: PaymentGateway | None = None,
     run_background_jobs: bool = True,
 ) -> FastAPI:
-    """Build the app. ``database_url`` must already be migrated (the CLI sees to that)."""
+    """Build the app; its lifespan builds the services. ``database_url`` must already be
+    migrated (the CLI sees to that)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dsn = database_url or settings.database_url
-        if dsn is None:
-            raise RuntimeError("no database URL: start through `ticketbook serve`")
-        # First, so a worker refuses a bad production key before it opens any connection.
-        signer = TokenSigner(load_secret_key(settings))
-        configure_hashing(settings.password_hash)
-        dsn = asyncpg_dsn(dsn)
-        db = await open_database(dsn, settings)
-        read_db = (
-            await open_database(asyncpg_dsn(settings.read_database_url), settings, read_only=True)
-            if settings.read_database_url
-            else None
-        )
-        payment_gateway = gateway or SimulatedGateway(settings.payment)
-        limiter = RateLimiter(db, settings.limits)
-        engine = BookingEngine(
-            db=db,
-            gateway=payment_gateway,
-            hold_seconds=settings.hold_seconds,
-            max_tickets_per_concert=settings.limits.max_tickets_per_concert,
-            limiter=limiter,
-            # A little over the provider's own timeout, as a backstop.
-            payment_timeout_s=settings.payment.timeout_ms / 1000.0 + 1.0,
-        )
-        # Live availability for open concert pages: one LISTEN connection per process.
-        live_hub: AvailabilityHub | None = (
-            await start_live_hub(dsn, settings) if run_background_jobs else None
-        )
-        app.state.services = AppServices(
-            settings=settings,
-            db=db,
-            gateway=payment_gateway,
-            engine=engine,
-            signer=signer,
-            limiter=limiter,
-            live=live_hub,
-            read_db=read_db,
-        )
-        reaper: asyncio.Task[None] | None = None
-        if run_background_jobs:
-            reaper = asyncio.create_task(
-                run_reaper(
-                    db, payment_gateway, settings.reaper_interval_s, settings.reaper_batch_size
-                )
-            )
-        try:
+        async with open_services(
+            settings,
+            database_url=database_url,
+            gateway=gateway,
+            run_background_jobs=run_background_jobs,
+        ) as services:
+            app.state.services = services
             yield
-        finally:
-            if reaper is not None:
-                reaper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reaper
-            if live_hub is not None:
-                await live_hub.stop()
-            if read_db is not None:
-                await read_db.close()
-            await db.close()
 
     app = TicketBookApp(
         title="TicketBook",
@@ -119,19 +63,17 @@ def build_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    install_error_handlers(app)
+    install_error_handlers(app, api=render_api_error, pages=render_page_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it wraps everything: every answer gets a request id and is counted.
     app.add_middleware(RequestObserver, access_log=settings.access_log)
-    for module in (health, concerts, live, auth, bookings, organizer):
-        app.include_router(module.router, prefix="/api")
+    api.install(app)
     if settings.enable_test_routes:
-        app.include_router(testing.router, prefix="/api")
+        # Imported only here: production never loads the test-only package.
+        from ticketbook.testing.routes import router as testing_router
 
-    # The fan's pages (/, /concerts, /bookings), static files and HTML error pages.
-    install_pages(app)
-
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+        app.include_router(testing_router, prefix="/api")
+    web.install(app)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

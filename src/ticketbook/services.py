@@ -1,20 +1,36 @@
-"""What the app holds for its lifetime, built once in the lifespan and read by dependencies."""
+"""The composition root: every service is built here, from the settings, once per process,
+and torn down here. The JSON API (``api/``) and the pages (``web/``) are two thin edges on
+what this builds (``app.py`` mounts them); services never import an edge.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
+from ticketbook.auth.passwords import configure_hashing
+from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.tokens import TokenSigner
+from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.service import BookingEngine
-from ticketbook.db.pool import Database
-from ticketbook.live.hub import AvailabilityHub
+from ticketbook.db.pool import Database, open_database
+from ticketbook.db.urls import asyncpg_dsn
+from ticketbook.live.hub import AvailabilityHub, start_live_hub
 from ticketbook.payments.gateway import PaymentGateway
+from ticketbook.payments.simulated import SimulatedGateway
 from ticketbook.ratelimit.limiter import RateLimiter
+from ticketbook.ratelimit.pruning import run_pruner
 from ticketbook.settings import Settings
 
 
 @dataclass
 class AppServices:
+    """What a process holds for its lifetime; request handlers reach it through
+    ``http.deps.Services``."""
+
     settings: Settings
     db: Database
     gateway: PaymentGateway
@@ -30,3 +46,80 @@ class AppServices:
     @property
     def catalog_db(self) -> Database:
         return self.read_db or self.db
+
+
+def booking_engine(
+    settings: Settings, db: Database, gateway: PaymentGateway, limiter: RateLimiter | None
+) -> BookingEngine:
+    return BookingEngine(
+        db=db,
+        gateway=gateway,
+        hold_seconds=settings.hold_seconds,
+        max_tickets_per_concert=settings.limits.max_tickets_per_concert,
+        limiter=limiter,
+        # A little over the provider's own timeout, as a backstop.
+        payment_timeout_s=settings.payment.timeout_ms / 1000.0 + 1.0,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    gateway: PaymentGateway | None = None,
+    run_background_jobs: bool = True,
+) -> AsyncIterator[AppServices]:
+    """Build every service, start the background jobs (the reaper, rate-limit pruning, the
+    live-availability hub), and stop and close all of it on the way out.
+    ``database_url`` (else the settings') must already be migrated: the CLI sees to that."""
+    url = database_url or settings.database_url
+    if url is None:
+        raise RuntimeError("no database URL: start through `ticketbook serve`")
+    # First, so a worker refuses a bad production key before it opens any connection.
+    signer = TokenSigner(load_secret_key(settings))
+    configure_hashing(settings.password_hash)
+    dsn = asyncpg_dsn(url)
+    async with contextlib.AsyncExitStack() as stack:
+        db = await open_database(dsn, settings)
+        stack.push_async_callback(db.close)
+        read_db: Database | None = None
+        if settings.read_database_url:
+            read_db = await open_database(
+                asyncpg_dsn(settings.read_database_url), settings, read_only=True
+            )
+            stack.push_async_callback(read_db.close)
+        payment_gateway = gateway or SimulatedGateway(settings.payment)
+        limiter = RateLimiter(db, settings.limits)
+        live: AvailabilityHub | None = None
+        if run_background_jobs:
+            # One LISTEN connection per process feeds every open concert page.
+            live = await start_live_hub(dsn, settings)
+            stack.push_async_callback(live.stop)
+            for job in (
+                run_reaper(
+                    db, payment_gateway, settings.reaper_interval_s, settings.reaper_batch_size
+                ),
+                run_pruner(db),
+            ):
+                stack.push_async_callback(_cancel, _start(job))
+        yield AppServices(
+            settings=settings,
+            db=db,
+            gateway=payment_gateway,
+            engine=booking_engine(settings, db, payment_gateway, limiter),
+            signer=signer,
+            limiter=limiter,
+            live=live,
+            read_db=read_db,
+        )
+
+
+def _start(job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    return asyncio.create_task(job)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

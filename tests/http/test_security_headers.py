@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from tests.conftest import ServerFactory
 from tests.support.inventory import make_concert
 from tests.support.pages import booking_form, post_form
-from ticketbook.api.security_headers import DEFAULT_CSP, HSTS
+from ticketbook.http.security_headers import DEFAULT_CSP, HSTS
 from ticketbook.app import build_app
 from ticketbook.settings import Settings
 from ticketbook.web.rendering import PAGE_HEADERS, static_url

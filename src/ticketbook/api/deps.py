@@ -1,4 +1,5 @@
-"""Request dependencies: the app's services, the caller's identity, id parsing."""
+"""The API's request dependencies: the caller's identity from the bearer token, JSON bodies.
+(The services, client address and path ids are shared with the pages: ``http/deps.py``.)"""
 
 from __future__ import annotations
 
@@ -11,25 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ticketbook.auth.identity import Identity
 from ticketbook.auth.service import identify
 from ticketbook.domain.enums import SessionKind
-from ticketbook.domain.errors import Forbidden, NotFound, Unauthenticated
-from ticketbook.services import AppServices
-
-
-class UnsupportedMediaType(Exception):
-    pass
-
-
-# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread
-# pool, which costs more than everything else a catalog read does.
-
-
-async def get_services(request: Request) -> AppServices:
-    services: AppServices = request.app.state.services
-    return services
-
-
-Services = Annotated[AppServices, Depends(get_services)]
-
+from ticketbook.domain.errors import Forbidden, Unauthenticated
+from ticketbook.http.deps import Services
+from ticketbook.http.errors import UnsupportedMediaType
 
 # Declares the bearer scheme in the OpenAPI document; we check the header ourselves so that
 # every failure gets our error body.
@@ -90,20 +75,7 @@ CurrentUser = Annotated[uuid.UUID, Depends(current_user_id)]
 CurrentOrganizer = Annotated[Identity, Depends(current_organizer)]
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
-    return request.client.host if request.client else None
-
-
 async def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType()
-
-
-def parse_id(raw: str, what: str) -> uuid.UUID:
-    """A path id; anything that is not a UUID names nothing, so it is a 404."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(f"{what} not found") from None

@@ -7,23 +7,20 @@ import logging
 
 from ticketbook.booking import queries
 from ticketbook.booking.service import booking_wire, refund_payment
+from ticketbook.db.locks import JobLock
 from ticketbook.db.pool import Database
 from ticketbook.observability.metrics import HOLDS_EXPIRED, REAPER_RUNS
 from ticketbook.payments.gateway import PaymentGateway
-from ticketbook.ratelimit.limiter import prune_buckets
 
 log = logging.getLogger(__name__)
-
-# One reaper at a time across all processes: batches touch several tier rows, and two
-# reapers locking them in different orders could deadlock.
-REAPER_LOCK_ID = 7_294_312
-PRUNE_EVERY_ROUNDS = 100
 
 
 async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -> int:
     """Expire up to ``batch_size`` overdue holds; return how many were expired."""
     async with db.connection() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", REAPER_LOCK_ID):
+        # One reaper at a time across all processes: batches touch several tier rows, and two
+        # reapers locking them in different orders could deadlock.
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", JobLock.REAPER):
             return 0
         rows = await conn.fetch(queries.EXPIRE_HOLDS_SQL, batch_size)
         if rows:
@@ -45,16 +42,11 @@ async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -
 async def run_reaper(
     db: Database, gateway: PaymentGateway, interval_s: float, batch_size: int
 ) -> None:
-    """Loop forever (until cancelled), draining overdue holds batch by batch; now and then
-    also drop rate-limit counters whose window is long over."""
-    rounds = 0
+    """Loop forever (until cancelled), draining overdue holds batch by batch."""
     while True:
         try:
             while await expire_holds(db, gateway, batch_size) == batch_size:
                 pass
-            if rounds % PRUNE_EVERY_ROUNDS == 0:
-                await prune_buckets(db)
-            rounds += 1
             REAPER_RUNS.labels("ok").inc()
         except asyncio.CancelledError:
             raise

@@ -16,26 +16,10 @@ from typing import Literal
 from ticketbook.db.pool import Database
 from ticketbook.domain.errors import RateLimited
 from ticketbook.observability.metrics import RATE_LIMITED
+from ticketbook.ratelimit import queries
 from ticketbook.settings import LimitSettings, RateRule
 
 Action = Literal["login", "register", "booking"]
-
-# $1 bucket names, $2 their window lengths in seconds (same order). A window opens at the
-# first request into an empty (or expired) bucket, so it is not aligned to the clock.
-HIT_SQL = """
-INSERT INTO rate_limit_buckets AS b (bucket, window_ends_at, hits)
-SELECT k.bucket, now() + make_interval(secs => k.window_s), 1
-  FROM unnest($1::text[], $2::int[]) AS k (bucket, window_s)
- ORDER BY k.bucket
-    ON CONFLICT (bucket) DO UPDATE
-   SET hits = CASE WHEN b.window_ends_at > now() THEN b.hits + 1 ELSE 1 END,
-       window_ends_at = CASE WHEN b.window_ends_at > now() THEN b.window_ends_at
-                             ELSE EXCLUDED.window_ends_at END
-RETURNING b.bucket, b.hits, extract(epoch FROM b.window_ends_at - now())::float8 AS remaining_s
-"""
-
-# Buckets whose window is over count nothing any more.
-PRUNE_SQL = "DELETE FROM rate_limit_buckets WHERE window_ends_at < now()"
 
 MESSAGES: dict[Action, str] = {
     "login": "Too many sign-in attempts",
@@ -61,7 +45,7 @@ class RateLimiter:
         if not rules:
             return
         names = list(rules)
-        rows = await self.db.fetch(HIT_SQL, names, [rules[n].window_s for n in names])
+        rows = await self.db.fetch(queries.HIT_SQL, names, [rules[n].window_s for n in names])
         retry_after = 0.0
         for row in rows:
             rule = rules[row["bucket"]]
@@ -71,7 +55,3 @@ class RateLimiter:
             RATE_LIMITED.labels(action).inc()
             seconds = max(1, math.ceil(retry_after))
             raise RateLimited(f"{MESSAGES[action]}; try again in {seconds} s", seconds)
-
-
-async def prune_buckets(db: Database) -> None:
-    await db.execute(PRUNE_SQL)

@@ -14,12 +14,12 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from ticketbook.api.deps import Services, client_address
 from ticketbook.auth import accounts
 from ticketbook.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ticketbook.auth.sessions import revoke_session
 from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import EmailTaken, InvalidCredentials, InvalidInput
+from ticketbook.http.deps import Services, client_address
 from ticketbook.services import AppServices
 from ticketbook.web.routes import render_page, text_field
 from ticketbook.web.session import (

@@ -1,31 +1,22 @@
-"""Friendly HTML error pages for the pages; the JSON API under /api keeps its JSON errors.
-
-Wraps the handlers ``api/errors.py`` installed: a request under ``/api`` goes to them
-unchanged; any other path gets an HTML page with the same status code (or, for a form sent
-by the pages' script, a small JSON answer it shows in place).
+"""How the pages show a failure: a friendly HTML page with the failure's status code (or,
+for a form sent by the pages' script, a small JSON answer it shows in place). Which failure
+gets which status is decided once, in ``http/errors.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Request
 from starlette.responses import Response
 
-from ticketbook.api.errors import UNAVAILABLE_ERRORS, json_response, status_for
-from ticketbook.domain.errors import DomainError, RateLimited
+from ticketbook.http.errors import Failure
+from ticketbook.http.responses import json_response
 from ticketbook.web import rendering
 from ticketbook.web.routes import wants_json
-from ticketbook.web.session import CsrfRejected, PageSession, current_session, known_session
+from ticketbook.web.session import PageSession, current_session, known_session
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Request, Any], Awaitable[Response]]
-AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 TITLES = {
     400: "Something's not right with that request",
@@ -41,6 +32,7 @@ TITLES = {
 }
 
 DEFAULT_MESSAGES = {
+    400: "Some of the details sent were not valid.",
     404: "We couldn't find the page you were looking for. It may have moved, or the link "
     "may be mistyped.",
     405: "This address only accepts forms sent from our pages.",
@@ -49,11 +41,6 @@ DEFAULT_MESSAGES = {
     503: "Too many people are booking at once. Please try again in a few seconds; nothing "
     "was booked twice.",
 }
-
-
-def is_api(request: Request) -> bool:
-    path = request.url.path
-    return path == "/api" or path.startswith("/api/")
 
 
 # A form page that failed (say, too many sign-in attempts) offers a way back to it.
@@ -105,45 +92,11 @@ async def error_page(
     return response
 
 
-def install_page_errors(app: FastAPI) -> None:
-    """Call after ``install_error_handlers``: wraps its handlers for non-API paths."""
-
-    def wrap(exc_type: type[Exception] | int, page: Handler) -> None:
-        api_handler: AnyHandler | None = app.exception_handlers.get(exc_type)
-
-        async def handler(request: Request, exc: Any) -> Response:
-            if is_api(request) and api_handler is not None:
-                answer = api_handler(request, exc)
-                return answer if isinstance(answer, Response) else await answer
-            return await page(request, exc)
-
-        app.add_exception_handler(exc_type, handler)
-
-    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
-        return await error_page(request, exc.status_code, None, dict(exc.headers or {}))
-
-    async def on_domain(request: Request, exc: DomainError) -> Response:
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-        return await error_page(request, status_for(exc), exc.message, headers)
-
-    async def on_validation(request: Request, _: RequestValidationError) -> Response:
-        return await error_page(request, 400, "Some of the details sent were not valid.")
-
-    async def on_unavailable(request: Request, exc: Exception) -> Response:
-        log.warning("database unavailable: %r", exc)
-        return await error_page(request, 503, None, {"Retry-After": "1"}, ask_db=False)
-
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-        return await error_page(request, 500, None, ask_db=False)
-
-    async def on_csrf(request: Request, exc: Exception) -> Response:
-        return await error_page(request, 403, str(exc))
-
-    wrap(StarletteHTTPException, on_http)
-    wrap(DomainError, on_domain)
-    wrap(RequestValidationError, on_validation)
-    for error_type in UNAVAILABLE_ERRORS:
-        wrap(error_type, on_unavailable)
-    wrap(Exception, on_unexpected)
-    app.add_exception_handler(CsrfRejected, on_csrf)
+async def render_page_error(request: Request, failure: Failure) -> Response:
+    return await error_page(
+        request,
+        failure.status_code,
+        failure.message if failure.public else None,
+        failure.headers,
+        ask_db=not failure.database_suspect,
+    )

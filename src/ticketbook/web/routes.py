@@ -16,14 +16,14 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from ticketbook.api.deps import Services, client_address, parse_id
-from ticketbook.api.errors import json_response
 from ticketbook.auth.service import ensure_guest
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.catalog import service as catalog
 from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING
 from ticketbook.domain.errors import InvalidInput, NotFound
 from ticketbook.domain.schemas import Concert, TicketTier
+from ticketbook.http.deps import Services, client_address, parse_id
+from ticketbook.http.responses import json_response
 from ticketbook.services import AppServices
 from ticketbook.web import rendering, views
 from ticketbook.web.booking_panels import BookingPanel, booking_panel

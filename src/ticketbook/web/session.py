@@ -36,6 +36,7 @@ from ticketbook.auth.identity import Identity
 from ticketbook.auth.service import identify
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.domain.enums import Role, SessionKind
+from ticketbook.domain.errors import Forbidden
 from ticketbook.services import AppServices
 
 COOKIE_NAME = "tb_session"
@@ -46,8 +47,10 @@ CSRF_FIELD = "csrf_token"
 _STATE_KEY = "page_session"
 
 
-class CsrfRejected(Exception):
+class CsrfRejected(Forbidden):
     """A form POST without a valid session, or with a missing or wrong CSRF token."""
+
+    code = "CSRF_REJECTED"
 
 
 @dataclass(frozen=True)

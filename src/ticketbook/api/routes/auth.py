@@ -5,14 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from ticketbook.api.deps import (
-    OPTIONAL_AUTH,
-    CurrentIdentity,
-    OptionalIdentity,
-    Services,
-    client_address,
-    require_json,
-)
+from ticketbook.api.deps import OPTIONAL_AUTH, CurrentIdentity, OptionalIdentity, require_json
 from ticketbook.auth import accounts
 from ticketbook.auth.accounts import SignedIn
 from ticketbook.auth.service import create_guest
@@ -20,6 +13,7 @@ from ticketbook.auth.sessions import revoke_session
 from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import InvalidInput
 from ticketbook.domain.schemas import AccountSession, Credentials, Done, ErrorBody, GuestSession, Me
+from ticketbook.http.deps import Services, client_address
 
 router = APIRouter(tags=["auth"])
 

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
 from ticketbook.api.booking_answers import booking_answer
-from ticketbook.api.deps import CurrentUser, Services, client_address, parse_id, require_json
-from ticketbook.api.errors import json_response
+from ticketbook.api.deps import CurrentUser, require_json
 from ticketbook.booking.idempotency import InvalidIdempotencyKey, parse_key
 from ticketbook.domain.errors import Forbidden, InvalidInput
 from ticketbook.domain.schemas import (
@@ -18,6 +17,8 @@ from ticketbook.domain.schemas import (
     ErrorBody,
     ListEnvelope,
 )
+from ticketbook.http.deps import Services, client_address, parse_id
+from ticketbook.http.responses import json_response
 
 router = APIRouter(tags=["bookings"])
 

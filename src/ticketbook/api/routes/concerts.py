@@ -3,11 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from ticketbook.api.deps import Services, parse_id
-from ticketbook.api.errors import json_response
 from ticketbook.catalog import service as catalog
 from ticketbook.domain.errors import NotFound
 from ticketbook.domain.schemas import Concert, ErrorBody, ItemEnvelope, ListEnvelope
+from ticketbook.http.deps import Services, parse_id
+from ticketbook.http.responses import json_response
 
 router = APIRouter(tags=["concerts"])
 

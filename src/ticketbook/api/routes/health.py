@@ -5,10 +5,10 @@ import asyncio
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from ticketbook.api.deps import Services
-from ticketbook.api.errors import json_response
 from ticketbook.db.migrate import head_revision
 from ticketbook.domain.schemas import Health, Readiness
+from ticketbook.http.deps import Services
+from ticketbook.http.responses import json_response
 
 router = APIRouter(tags=["health"])
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
-from ticketbook.api.deps import Services, parse_id
 from ticketbook.catalog import service as catalog
 from ticketbook.domain.errors import NotFound
 from ticketbook.domain.schemas import ErrorBody
+from ticketbook.http.deps import Services, parse_id
 from ticketbook.live.stream import availability_stream
 
 router = APIRouter(tags=["concerts"])

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.responses import StreamingResponse
 
-from ticketbook.api.deps import CurrentOrganizer, Services, parse_id, require_json
+from ticketbook.api.deps import CurrentOrganizer, require_json
 from ticketbook.domain.schemas import (
     Concert,
     ConcertSales,
@@ -14,6 +14,7 @@ from ticketbook.domain.schemas import (
     ListEnvelope,
     NewConcert,
 )
+from ticketbook.http.deps import Services, parse_id
 from ticketbook.organizer import service as organizer
 
 router = APIRouter(tags=["organizer"])

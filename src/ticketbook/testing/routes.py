@@ -1,12 +1,13 @@
-"""TEST-ONLY routes, mounted only when TICKETBOOK_ENABLE_TEST_ROUTES=1."""
+"""TEST-ONLY routes, mounted only when TICKETBOOK_ENABLE_TEST_ROUTES=1 (see ``app.py``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, StrictInt, StrictStr
 
-from ticketbook.api.deps import CurrentUser, Services, parse_id, require_json
-from ticketbook.booking.naive import naive_book
+from ticketbook.api.deps import CurrentUser, require_json
+from ticketbook.http.deps import Services, parse_id
+from ticketbook.testing.naive_booking import naive_book
 
 router = APIRouter(tags=["testing"], include_in_schema=False)
 

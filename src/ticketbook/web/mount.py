@@ -1,4 +1,4 @@
-"""Adds the pages to the app: their routes, static files and HTML error pages."""
+"""Mounts the pages on the app: their routes and static files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from ticketbook.web import account_routes
-from ticketbook.web.errors import install_page_errors
 from ticketbook.web.rendering import STATIC_DIR
 from ticketbook.web.routes import router
 
@@ -23,9 +22,8 @@ class VersionedStaticFiles(StaticFiles):
         return response
 
 
-def install_pages(app: FastAPI) -> None:
-    """Call after the API's error handlers are installed (the page errors wrap them)."""
-    install_page_errors(app)
+def install(app: FastAPI) -> None:
+    """The pages' routes and static files. (Their error pages: ``web/errors.py``.)"""
     app.include_router(router)
     app.include_router(account_routes.router)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ticketbook.api.errors import error_response
+from ticketbook.http.responses import error_body, json_response
 
 
 class BodyTooLarge(HTTPException):
@@ -51,7 +51,8 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "PAYLOAD_TOO_LARGE", f"Request body is larger than {self.max_bytes} bytes"
+        response = json_response(
+            413,
+            error_body("PAYLOAD_TOO_LARGE", f"Request body is larger than {self.max_bytes} bytes"),
         )
         await response(scope, receive, send)

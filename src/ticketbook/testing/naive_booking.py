@@ -10,6 +10,7 @@ import asyncio
 import uuid
 
 from ticketbook.db.pool import Database
+from ticketbook.domain.enums import BookingStatus
 
 # Long enough that concurrent requests interleave between the read and the write.
 READ_WRITE_GAP_S = 0.005
@@ -28,10 +29,11 @@ async def naive_book(db: Database, user_id: uuid.UUID, tier_id: uuid.UUID, quant
         available - quantity,
     )
     await db.execute(
-        """
+        f"""
         INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,
                               total_cents, currency, status, hold_expires_at)
-        SELECT $1, concert_id, id, $3, price_cents, price_cents * $3, currency, 'CONFIRMED', now()
+        SELECT $1, concert_id, id, $3, price_cents, price_cents * $3, currency,
+               '{BookingStatus.CONFIRMED}', now()
           FROM ticket_tiers WHERE id = $2
         """,
         user_id,

@@ -1,0 +1,14 @@
+"""Mounts the JSON API on the app: its routes under /api and its OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ticketbook.api.openapi import build_openapi
+from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer
+
+
+def install(app: FastAPI) -> None:
+    for module in (health, concerts, live, auth, bookings, organizer):
+        app.include_router(module.router, prefix="/api")
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

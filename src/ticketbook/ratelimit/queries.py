@@ -1,0 +1,27 @@
+"""SQL for the rate limits: counting a request, and dropping windows that are over."""
+
+from __future__ import annotations
+
+# $1 bucket names, $2 their window lengths in seconds (same order). A window opens at the
+# first request into an empty (or expired) bucket, so it is not aligned to the clock.
+HIT_SQL = """
+INSERT INTO rate_limit_buckets AS b (bucket, window_ends_at, hits)
+SELECT k.bucket, now() + make_interval(secs => k.window_s), 1
+  FROM unnest($1::text[], $2::int[]) AS k (bucket, window_s)
+ ORDER BY k.bucket
+    ON CONFLICT (bucket) DO UPDATE
+   SET hits = CASE WHEN b.window_ends_at > now() THEN b.hits + 1 ELSE 1 END,
+       window_ends_at = CASE WHEN b.window_ends_at > now() THEN b.window_ends_at
+                             ELSE EXCLUDED.window_ends_at END
+RETURNING b.bucket, b.hits, extract(epoch FROM b.window_ends_at - now())::float8 AS remaining_s
+"""
+
+# Buckets whose window is over count nothing any more. SKIP LOCKED leaves a bucket that a
+# request is counting right now to that request, so pruning never waits on (or deadlocks
+# with) a hit.
+PRUNE_SQL = """
+DELETE FROM rate_limit_buckets
+ WHERE bucket IN (SELECT bucket FROM rate_limit_buckets
+                   WHERE window_ends_at < now()
+                     FOR UPDATE SKIP LOCKED)
+"""
