@@ -167,6 +167,12 @@ def test_an_empty_value_counts_as_unset(env: pytest.MonkeyPatch, variable: str) 
     assert Settings.from_env() == Settings()
 
 
+def test_variable_names_are_case_sensitive(env: pytest.MonkeyPatch) -> None:
+    env.setenv("ticketbook_port", "9000")
+    env.setenv("Database_Url", "postgresql://db/x")
+    assert Settings.from_env() == Settings()
+
+
 # -- construction ---------------------------------------------------------------------------
 
 
