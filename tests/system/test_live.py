@@ -3,26 +3,18 @@ follows bookings and expired holds made by any worker process or app instance.""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
 import httpx
-import orjson
-import pytest
 
 from tests.support.api import book, new_guest
 from tests.support.inventory import execute, fetchval, make_concert
 from tests.support.live import EventReader
 from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 from tests.system.test_observability import metric
-from ticketbook.live.hub import (
-    MAX_PAYLOAD_BYTES,
-    PUBLISHER_LOCK_ID,
-    Subscription,
-    decode_changes,
-    encode_changes,
-)
+from ticketbook.live.hub import PUBLISHER_LOCK_ID
 
 PAID = {"TICKETBOOK_PAYMENT_SUCCESS_RATE": "1"}
 
@@ -41,15 +33,6 @@ def book_via(server: LiveServer, tier_id: str, quantity: int) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         response = book(client, new_guest(client), tier_id, quantity)
         assert response.status_code == 200, response.text
-
-
-def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_stream_sends_the_counts_then_bookings_from_other_workers_and_instances(
@@ -119,7 +102,11 @@ def test_another_instance_takes_over_publishing_when_the_publisher_dies(
     concert = make_concert(db_url, {"GA": 50})
     tier = concert["tiers"]["GA"]
     first = start_server(db_url, workers=1, **PAID)
-    wait_until(lambda: fetchval(db_url, PUBLISHERS_SQL, PUBLISHER_LOCK_ID) == 1, what="publisher")
+    wait_until(
+        lambda: fetchval(db_url, PUBLISHERS_SQL, PUBLISHER_LOCK_ID) == 1,
+        "the first instance holds the publisher lock",
+        timeout_s=15,
+    )
     second = start_server(db_url, workers=1, **PAID)
     reader = EventReader(events_url(second, concert["id"]))
     reader.wait_for_count(tier, 50)
@@ -162,46 +149,5 @@ def test_open_streams_end_promptly_when_the_server_stops(start_server, db_url: s
     assert all(reader.ended.wait(5) for reader in readers)
 
 
-def test_unknown_concert_has_no_stream(client: httpx.Client) -> None:
-    for path in (f"/api/concerts/{uuid.uuid4()}/events", "/api/concerts/nope/events"):
-        response = client.get(path)
-        assert response.status_code == 404
-        assert response.json()["error"] == "NOT_FOUND"
-
-
-# -- the pieces ----------------------------------------------------------------------------
-
-
-def test_changes_fit_in_notifications_and_round_trip() -> None:
-    changes = {(str(uuid.uuid4()), str(uuid.uuid4())): n for n in range(500)}
-    payloads = encode_changes(changes)
-    assert len(payloads) > 1
-    assert all(len(p.encode()) <= MAX_PAYLOAD_BYTES for p in payloads)
-    decoded: dict[tuple[str, str], int] = {}
-    for payload in payloads:
-        decoded.update(decode_changes(payload))
-    assert decoded == changes
-    assert orjson.loads(payloads[0])[0].keys() == {"concertId", "tierId", "availableQuantity"}
-
-
-def test_a_subscription_keeps_only_the_latest_count_per_tier() -> None:
-    async def scenario() -> None:
-        sub = Subscription("concert")
-        assert await sub.changes(0.01) == {}  # nothing yet: a heartbeat
-        for n in range(100, 0, -1):
-            sub.push("hot-tier", n)
-        sub.push("other", 7)
-        assert await sub.changes(1) == {"hot-tier": 1, "other": 7}
-        sub.close()
-        assert await sub.changes(1) is None
-
-    asyncio.run(scenario())
-
-
-@pytest.mark.parametrize("value", ["0", "61", "soon"])
-def test_poll_interval_is_validated(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ticketbook.settings import ConfigError, Settings
-
-    monkeypatch.setenv("TICKETBOOK_LIVE_POLL_INTERVAL_S", value)
-    with pytest.raises(ConfigError):
-        Settings.from_env()
+# An unknown concert's stream (tests/http/test_live_stream.py) and the pieces, encoding and
+# coalescing (tests/unit/test_live_pieces.py), need no server process.

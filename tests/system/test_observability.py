@@ -1,4 +1,4 @@
-"""Operators' view: Prometheus metrics summed over workers, request ids, JSON logs, readiness."""
+"""Operators' view: Prometheus metrics summed over workers, request ids, JSON logs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 
 from tests.conftest import ServerFactory
 from tests.support.api import book, guest_identity
-from tests.support.inventory import execute, make_concert
+from tests.support.inventory import make_concert
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -91,18 +91,4 @@ def test_request_ids_are_returned_and_logged(db_url: str, start_server: ServerFa
     assert all({"ts", "level", "logger", "message", "pid"} <= e.keys() for e in entries)
 
 
-def test_readiness_follows_the_schema_revision(db_url: str, start_server: ServerFactory) -> None:
-    server = start_server(db_url, workers=1)
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        ready = client.get("/api/ready")
-        assert ready.status_code == 200
-        assert ready.json()["status"] == "ready"
-        assert ready.json()["schemaRevision"] == ready.json()["expectedRevision"]
-
-        execute(db_url, "UPDATE alembic_version SET version_num = 'future'")
-        not_ready = client.get("/api/ready")
-        assert not_ready.status_code == 503
-        assert not_ready.json()["schemaRevision"] == "future"
-        assert not_ready.headers["Retry-After"] == "1"
-        # Liveness is a separate question: the process and the database are fine.
-        assert client.get("/api/health-check").status_code == 200
+# Readiness against the schema revision needs no server process: tests/http/test_readiness.py.
