@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from ticketbook.domain.enums import BookingStatus, Role, TierType
+
 CHUNK = 100_000
 BOOKINGS_PER_USER = 10
 
@@ -43,7 +45,7 @@ async def fill_bookings(conn: asyncpg.Connection, rows: int) -> float:
     )
     tier_id = await conn.fetchval(
         "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity,"
-        " available_quantity) VALUES ($1, 'GA', 1000, 'USD', $2, 0) RETURNING id",
+        f" available_quantity) VALUES ($1, '{TierType.GA}', 1000, 'USD', $2, 0) RETURNING id",
         concert_id,
         rows,
     )
@@ -51,7 +53,8 @@ async def fill_bookings(conn: asyncpg.Connection, rows: int) -> float:
     user_ids = [
         r["id"]
         for r in await conn.fetch(
-            "INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, $1) RETURNING id",
+            f"INSERT INTO users (role) SELECT '{Role.GUEST}' FROM generate_series(1, $1) "
+            "RETURNING id",
             users,
         )
     ]
@@ -71,7 +74,7 @@ async def fill_bookings(conn: asyncpg.Connection, rows: int) -> float:
                     1000,
                     1000,
                     "USD",
-                    "CONFIRMED",
+                    BookingStatus.CONFIRMED,
                     at,
                     at,
                     at,

@@ -21,6 +21,7 @@ from ticketbook.bench.http import Connection, HttpError
 from ticketbook.bench.stats import Progress, Recorder
 from ticketbook.booking import queries
 from ticketbook.db.pool import StatelessConnection
+from ticketbook.domain.enums import BookingStatus, PaymentStatus, Role, TierType
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ async def load_catalog(conn: asyncpg.Connection) -> Catalog:
         "SELECT t.id, t.concert_id, t.tier_type, t.total_quantity FROM ticket_tiers t"
         " JOIN concerts c ON c.id = t.concert_id WHERE c.starts_at > now() ORDER BY c.starts_at"
     )
-    ga = [r for r in rows if r["tier_type"] == "GA"]
+    ga = [r for r in rows if r["tier_type"] == TierType.GA]
     # The smallest GA tier sells out soonest: the hot tier everyone fights over.
     hot = min(ga, key=lambda r: r["total_quantity"])
     return Catalog(
@@ -190,12 +191,30 @@ async def raw_sql(
         user_ids = [
             r["id"]
             for r in await pool.fetch(
-                "INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, $1) RETURNING id",
+                f"INSERT INTO users (role) SELECT '{Role.GUEST}' FROM generate_series(1, $1) "
+                "RETURNING id",
                 clients,
             )
         ]
-        rejected = orjson.dumps({"success": False}).decode()
-        settled = orjson.dumps({s: {"s": s} for s in ("CONFIRMED", "FAILED", "EXPIRED")}).decode()
+        # The app sends the booking's wire shape with the settle; so does the baseline.
+        booking = orjson.dumps(
+            {
+                "id": str(uuid.uuid4()),
+                "userId": str(uuid.uuid4()),
+                "concertId": str(uuid.uuid4()),
+                "concertName": "Benchmark concert",
+                "ticketTierId": str(uuid.uuid4()),
+                "tierType": TierType.GA,
+                "quantity": 1,
+                "unitPriceCents": 1000,
+                "totalCents": 1000,
+                "totalPrice": "10.00",
+                "currency": "USD",
+                "status": BookingStatus.PENDING,
+                "holdExpiresAt": "2026-12-02T12:00:00Z",
+                "createdAt": "2026-12-02T11:50:00Z",
+            }
+        ).decode()
         recorder = Recorder(name, clients)
         progress = Progress(name, duration_s)
         deadline = time.perf_counter() + duration_s
@@ -216,11 +235,7 @@ async def raw_sql(
                         "raw",
                         600.0,
                         uuid.uuid4(),
-                        rejected,
-                        rejected,
-                        rejected,
                         RAW_SQL_TICKET_CAP,
-                        rejected,
                     )
                 if row["id"] is None:
                     recorder.record(409, time.perf_counter() - started)
@@ -233,10 +248,10 @@ async def raw_sql(
                         row["id"],
                         row["payment_id"],
                         paid,
-                        "SUCCEEDED" if paid else "DECLINED",
+                        PaymentStatus.SUCCEEDED if paid else PaymentStatus.DECLINED,
                         None,
                         None,
-                        settled,
+                        booking,
                     )
                 recorder.record(200 if paid else 402, time.perf_counter() - started)
                 progress.update(len(recorder.latencies_ms))
