@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from tests.support.inventory import fetchval, make_concert, tier_counts
+from tests.support.waiting import async_wait_until
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.booking.service import BookingEngine
 from ticketbook.db.pool import Database, create_pool
@@ -100,7 +101,11 @@ def test_the_lock_is_not_held_during_payment(db_url: str) -> None:
         booking = asyncio.create_task(
             engine.book(user_id=user_id, tier_id=tier_id, quantity=1, key=uuid.uuid4())
         )
-        await asyncio.sleep(0.5)  # the hold is done, the payment is in flight
+        await async_wait_until(
+            lambda: pool.fetchval("SELECT count(*) FROM bookings WHERE status = 'PENDING'"),
+            "the hold is done and the payment is in flight",
+        )
+        assert not booking.done()
         probe = await asyncpg.connect(db_url)
         try:
             async with probe.transaction():

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from tests.support.inventory import doctor, fetch, fetchval
+from tests.support.waiting import wait_until
 
 # Answers that mean "not decided yet, ask again with the same key".
 RETRYABLE = {503, 0}  # 0: the connection failed (worker killed, server restarting)
@@ -92,25 +93,33 @@ async def booking_load(
                     if status not in RETRYABLE:
                         booking.final = body
                         break
+                    # A real client's back-off before it asks again (part of the load's
+                    # shape, not a wait for something to happen).
                     await asyncio.sleep(0.1)
 
         await asyncio.gather(*(run(i) for i in range(clients)))
     return bookings, started
 
 
-def wait_for_no_pending(db_url: str, timeout_s: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout_s
-    pending = fetchval(db_url, "SELECT count(*) FROM bookings WHERE status = 'PENDING'")
-    while pending and time.monotonic() < deadline:
-        time.sleep(0.2)
-        pending = fetchval(db_url, "SELECT count(*) FROM bookings WHERE status = 'PENDING'")
-    return int(pending)
+def wait_for_no_pending(db_url: str, timeout_s: float = 30.0) -> None:
+    wait_until(
+        lambda: fetchval(db_url, "SELECT count(*) FROM bookings WHERE status = 'PENDING'") == 0,
+        "no booking is PENDING any more (every hold settled or expired)",
+        timeout_s=timeout_s,
+        interval_s=0.2,
+    )
+
+
+def bookings_made(db_url: str) -> int:
+    """How many bookings exist: a load is under way once there are some."""
+    count: int = fetchval(db_url, "SELECT count(*) FROM bookings")
+    return count
 
 
 def assert_invariants(db_url: str, bookings: list[KeyedBooking]) -> dict[str, int]:
     """Zero oversell, zero duplicates, nothing stuck PENDING, doctor clean; every answered
     request names the booking the database has for its key. Returns counts for the report."""
-    assert wait_for_no_pending(db_url) == 0, "a booking is stuck in PENDING past its hold"
+    wait_for_no_pending(db_url)  # else a booking is stuck in PENDING past its hold
     report = doctor(db_url, stuck_grace_s=0)
     assert report.violations == 0 and report.warnings == 0, report.lines
     oversold = fetchval(

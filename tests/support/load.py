@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.waiting import async_wait_until
+
 
 @dataclass
 class Outcome:
@@ -32,14 +34,19 @@ async def fire_together(
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         gate = asyncio.Event()
+        waiting = 0
 
         async def one(headers: dict[str, str], body: dict[str, Any]) -> Outcome:
+            nonlocal waiting
+            waiting += 1
             await gate.wait()
             response = await client.post(path, json=body, headers=headers)
             return Outcome(response.status_code, response.json())
 
         tasks = [asyncio.create_task(one(h, b)) for h, b in requests]
-        await asyncio.sleep(0.2)  # let every task reach the gate
+        await async_wait_until(
+            lambda: waiting == len(tasks), "every request waits at the gate", timeout_s=10
+        )
         gate.set()
         return await asyncio.gather(*tasks)
 

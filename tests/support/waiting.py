@@ -7,6 +7,7 @@ A fixed sleep is either too short on a busy machine (a flaky test) or too long e
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -38,16 +39,18 @@ def wait_until(
 
 
 async def async_wait_until(
-    condition: Callable[[], Awaitable[T]],
+    condition: Callable[[], Awaitable[T] | T],
     what: str,
     timeout_s: float = 10.0,
     interval_s: float = 0.02,
 ) -> T:
-    """``wait_until`` for a coroutine condition, without blocking the event loop."""
+    """``wait_until`` inside an event loop, without blocking it; ``condition`` may be a plain
+    function or return an awaitable (a query on an async connection)."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
     while True:
-        last = await condition()
+        value = condition()
+        last = await value if inspect.isawaitable(value) else value
         if last:
             return last
         if time.monotonic() >= deadline:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.support.databases import private_postgres
 from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 
 
 def test_health_reports_database_reachability_and_recovers(tmp_path: Path) -> None:
@@ -33,12 +33,12 @@ def test_health_reports_database_reachability_and_recovers(tmp_path: Path) -> No
                 assert client.get("/api/ready").status_code == 503
 
                 pg.start()
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    if client.get("/api/health-check").status_code == 200:
-                        break
-                    time.sleep(0.2)
-                assert client.get("/api/health-check").status_code == 200
+                wait_until(
+                    lambda: client.get("/api/health-check").status_code == 200,
+                    "the app finds the restarted database by itself",
+                    timeout_s=20,
+                    interval_s=0.2,
+                )
                 assert client.get("/api/concerts").status_code == 200
         finally:
             server.stop()

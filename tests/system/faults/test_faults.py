@@ -16,14 +16,27 @@ import psutil
 
 from tests.conftest import ServerFactory
 from tests.support.databases import private_postgres
-from tests.support.faultload import assert_invariants, booking_load
+from tests.support.faultload import assert_invariants, booking_load, bookings_made
 from tests.support.inventory import fetch, fetchval, make_concert
 from tests.support.locks import RowLock
 from tests.support.server import LiveServer
+from tests.support.waiting import async_wait_until, wait_until
 
 CLIENTS = 32
 # Short holds and a fast reaper, so orphaned holds come back within the test.
 RECOVERY = {"TICKETBOOK_HOLD_SECONDS": "2", "TICKETBOOK_REAPER_INTERVAL_S": "0.2"}
+# A fault strikes once the load is under way: this many bookings made (not after a fixed time,
+# which on a busy machine may be before the first booking, or near the end of the load).
+UNDER_WAY = 20
+
+
+def wait_until_under_way(db_url: str) -> None:
+    wait_until(
+        lambda: bookings_made(db_url) >= UNDER_WAY,
+        f"the load has made {UNDER_WAY} bookings",
+        timeout_s=20,
+        interval_s=0.05,
+    )
 
 
 def _tiers(db_url: str) -> list[str]:
@@ -39,11 +52,11 @@ def test_sigkill_one_worker_mid_load(db_url: str, start_server: ServerFactory) -
     tiers = _tiers(db_url)
     server = start_server(db_url, workers=3, TICKETBOOK_PAYMENT_LATENCY_MS="50", **RECOVERY)
     assert server.process is not None
-    kill_at = 1.5
     killed: list[int] = []
+    killed_at: list[float] = []
 
     def killer() -> None:
-        time.sleep(kill_at)
+        wait_until_under_way(db_url)
         workers = [
             child
             for child in psutil.Process(server.process.pid).children()
@@ -52,13 +65,16 @@ def test_sigkill_one_worker_mid_load(db_url: str, start_server: ServerFactory) -
         assert len(workers) == 3
         victim = workers[0].pid
         os.kill(victim, signal.SIGKILL)
+        killed_at.append(time.monotonic())
         killed.append(victim)
 
     thread = threading.Thread(target=killer)
     thread.start()
-    bookings, _ = asyncio.run(booking_load(server.base_url, tiers, CLIENTS, duration_s=5))
+    bookings, started = asyncio.run(booking_load(server.base_url, tiers, CLIENTS, duration_s=5))
     thread.join()
     assert killed
+    kill_at = killed_at[0] - started
+    assert kill_at < 4, f"the load was nearly over ({kill_at:.1f} s) when the worker died"
     after_kill = [a for b in bookings for a in b.attempts if a.at > kill_at + 0.5]
     # The surviving workers kept serving: plenty of final answers after the kill.
     assert sum(1 for a in after_kill if a.status in (200, 402)) >= 20
@@ -89,9 +105,10 @@ def test_postgres_restart_mid_load(tmp_path: Path) -> None:
         outage: dict[str, float] = {}
 
         def restart() -> None:
-            time.sleep(1.5)
+            wait_until_under_way(db_url)
             outage["down"] = time.monotonic()
             pg.stop()
+            # The outage's length is the subject: long enough for requests to meet it.
             time.sleep(2.0)
             pg.start()
             outage["up"] = time.monotonic()
@@ -173,9 +190,10 @@ def test_pool_exhaustion_is_a_bounded_wait_then_503(
     locks = [RowLock(db_url, tier) for tier in tiers]
 
     def lock_for_a_while() -> None:
-        time.sleep(1.0)
+        wait_until_under_way(db_url)
         for lock in locks:
             lock.__enter__()
+        # How long the locks are held is the subject: long enough to exhaust the pool.
         time.sleep(2.0)
         for lock in locks:
             lock.__exit__()
@@ -200,6 +218,10 @@ def test_pool_exhaustion_is_a_bounded_wait_then_503(
 
 def test_sigterm_finishes_in_flight_requests(db_url: str, start_server: ServerFactory) -> None:
     tiers = _tiers(db_url)
+
+    def pending(url: str) -> bool:
+        return fetchval(url, "SELECT count(*) FROM bookings WHERE status = 'PENDING'") == CLIENTS
+
     server = start_server(
         db_url,
         workers=2,
@@ -225,17 +247,27 @@ def test_sigterm_finishes_in_flight_requests(db_url: str, start_server: ServerFa
                 for i, g in enumerate(guests)
             ]
             tasks = [asyncio.create_task(r) for r in requests]
-            await asyncio.sleep(0.5)  # every booking is now waiting on the provider
+            await async_wait_until(
+                lambda: asyncio.to_thread(pending, db_url),
+                "every booking holds its ticket and waits on the provider",
+            )
+            assert not any(t.done() for t in tasks)
             os.kill(server.process.pid, signal.SIGTERM)
             term_at = time.monotonic()
-            # uvicorn's supervisor looks at its signals every 0.5 s, then stops its workers.
-            await asyncio.sleep(0.8)
-            try:
-                async with httpx.AsyncClient(base_url=server.base_url, timeout=2) as fresh:
-                    await fresh.get("/api/concerts")
-                refused_new = False
-            except httpx.HTTPError:
-                refused_new = True
+
+            # uvicorn's supervisor looks at its signals every 0.5 s, then stops its workers:
+            # soon a new request is refused, while the ones in flight still finish.
+            async def refuses_new() -> bool:
+                try:
+                    async with httpx.AsyncClient(base_url=server.base_url, timeout=2) as fresh:
+                        await fresh.get("/api/concerts")
+                except httpx.HTTPError:
+                    return True
+                return False
+
+            refused_new = await async_wait_until(
+                refuses_new, "the server refuses new requests after SIGTERM", timeout_s=5
+            )
             responses = await asyncio.gather(*tasks)
             return responses, term_at, refused_new
 
