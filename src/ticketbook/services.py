@@ -13,6 +13,7 @@ from typing import Any
 
 from ticketbook.auth.passwords import configure_hashing
 from ticketbook.auth.secrets import load_secret_key
+from ticketbook.auth.service import Accounts
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.service import BookingEngine
@@ -35,6 +36,7 @@ class AppServices:
     db: Database
     gateway: PaymentGateway
     engine: BookingEngine
+    accounts: Accounts
     signer: TokenSigner
     limiter: RateLimiter
     # Live availability for the pages' event streams (None when background jobs are off).
@@ -60,6 +62,12 @@ def booking_engine(
         # A little over the provider's own timeout, as a backstop.
         payment_timeout_s=settings.payment.timeout_ms / 1000.0 + 1.0,
     )
+
+
+def accounts_service(
+    settings: Settings, db: Database, signer: TokenSigner, limiter: RateLimiter | None
+) -> Accounts:
+    return Accounts(db=db, session_ttl_s=settings.session_ttl_s, signer=signer, limiter=limiter)
 
 
 @contextlib.asynccontextmanager
@@ -108,6 +116,7 @@ async def open_services(
             db=db,
             gateway=payment_gateway,
             engine=booking_engine(settings, db, payment_gateway, limiter),
+            accounts=accounts_service(settings, db, signer, limiter),
             signer=signer,
             limiter=limiter,
             live=live,

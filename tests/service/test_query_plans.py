@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ticketbook.auth.sessions import RESOLVE_SQL
+from ticketbook.auth.queries import RESOLVE_SESSION_SQL
 from ticketbook.booking.queries import HOLD_SQL, LIST_FOR_USER_SQL
 from ticketbook.catalog.service import LIST_UPCOMING_SQL
 
@@ -279,7 +279,7 @@ def test_the_per_fan_cap_counts_through_its_partial_index(filled_db: str, mode: 
 @PLAN_MODES
 def test_a_session_token_is_found_through_its_unique_digest(filled_db: str, mode: str) -> None:
     digest = hashlib.sha256(b"tb_whatever").digest()
-    plan = explain(filled_db, RESOLVE_SQL, digest, "api", mode=mode)
+    plan = explain(filled_db, RESOLVE_SESSION_SQL, digest, "api", mode=mode)
     text = describe(plan)
     assert access_paths(plan, "auth_sessions") == ["uq_auth_sessions_token_hash"], text
     assert "Seq Scan" not in access_paths(plan, "users"), text

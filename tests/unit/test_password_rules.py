@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from ticketbook.auth import passwords
-from ticketbook.auth.accounts import normalize_email
+from ticketbook.auth.emails import normalize_email
 from ticketbook.domain.errors import InvalidInput
 from ticketbook.settings import PasswordHashSettings
 

@@ -10,7 +10,6 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ticketbook.auth.identity import Identity
-from ticketbook.auth.service import identify
 from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import Forbidden, Unauthenticated
 from ticketbook.http.deps import Services
@@ -42,7 +41,7 @@ async def optional_identity(
     token = _bearer_token(authorization)
     if token is None:
         return None
-    identity = await identify(services.db, services.signer, token, SessionKind.API)
+    identity = await services.accounts.identify(token, SessionKind.API)
     if identity is None:
         raise Unauthenticated("Invalid or expired token; sign in again")
     return identity

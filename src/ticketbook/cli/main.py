@@ -142,22 +142,25 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def _user_create(database_url: str, args: argparse.Namespace, settings: Settings) -> int:
-    from ticketbook.auth.accounts import create_account, normalize_email, set_role
+    from ticketbook.auth.emails import normalize_email
     from ticketbook.auth.passwords import configure_hashing
+    from ticketbook.auth.service import Accounts
     from ticketbook.db.pool import open_database
     from ticketbook.domain.errors import DomainError, EmailTaken
 
     configure_hashing(settings.password_hash)
     role = Role.ORGANIZER if args.organizer else Role.FAN
     db = await open_database(database_url, settings)
+    # The operator's tool opens no sessions and checks no tokens: no signing key, no limits.
+    accounts = Accounts(db=db, session_ttl_s=settings.session_ttl_s)
     try:
         email = normalize_email(args.email)
-        user_id, _ = await create_account(db, email, _read_password(args.password_stdin), role)
+        user_id, _ = await accounts.create_account(email, _read_password(args.password_stdin), role)
     except EmailTaken:
         if not args.organizer:
             print(f"ticketbook: {email} already has an account", file=sys.stderr)
             return 1
-        promoted = await set_role(db, email, Role.ORGANIZER)
+        promoted = await accounts.set_role(email, Role.ORGANIZER)
         print(f"{email} already had an account; it is an organizer now ({promoted})")
         return 0
     except DomainError as exc:

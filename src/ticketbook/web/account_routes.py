@@ -1,7 +1,7 @@
-"""Sign in, create an account, sign out: thin pages over ``auth.accounts``.
+"""Sign in, create an account, sign out: thin pages over ``Accounts`` (``auth/service.py``).
 
 The rules (email and password policy, rate limits, the same answer for a wrong email and a
-wrong password, moving a guest's bookings into a new account) live in ``auth/accounts.py``;
+wrong password, moving a guest's bookings into a new account) live in ``auth/``;
 these handlers read the form, check its CSRF token, and turn the outcome into a page or a
 redirect with the new session cookie. Every form here is a plain HTML form: no JavaScript.
 """
@@ -14,9 +14,8 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from ticketbook.auth import accounts
+from ticketbook.auth.emails import MAX_EMAIL_LENGTH, normalize_email
 from ticketbook.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from ticketbook.auth.sessions import revoke_session
 from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import EmailTaken, InvalidCredentials, InvalidInput
 from ticketbook.http.deps import Services, client_address
@@ -124,14 +123,11 @@ async def login(request: Request, services: Services) -> Response:
             status_code=400,
         )
     try:
-        signed_in = await accounts.sign_in(
-            services.db,
-            services.limiter,
+        signed_in = await services.accounts.sign_in(
             email=email,
             password=password,
             address=client_address(request),
             kind=SessionKind.PAGE,
-            ttl_s=services.settings.session_ttl_s,
             guest_id=session.user_id if session.is_guest else None,
         )
     except InvalidCredentials as exc:
@@ -173,7 +169,7 @@ def _register_form(
         "email_taken": email_taken,
         "min_password_length": MIN_PASSWORD_LENGTH,
         "max_password_length": MAX_PASSWORD_LENGTH,
-        "max_email_length": accounts.MAX_EMAIL_LENGTH,
+        "max_email_length": MAX_EMAIL_LENGTH,
         "nav": "register",
     }
     return render_page(request, services, session, "register.html", context, status_code)
@@ -181,7 +177,7 @@ def _register_form(
 
 def _is_valid_email(email: str) -> bool:
     try:
-        accounts.normalize_email(email)
+        normalize_email(email)
     except InvalidInput:
         return False
     return True
@@ -214,16 +210,13 @@ async def register(request: Request, services: Services) -> Response:
             request, services, session, email=email, errors=errors, status_code=400
         )
     try:
-        signed_in = await accounts.register(
-            services.db,
-            services.limiter,
+        signed_in = await services.accounts.register(
             email=email,
             password=password,
             address=client_address(request),
             # The bookings this browser made as a guest move into the new account.
             guest_id=session.user_id if session.is_guest else None,
             kind=SessionKind.PAGE,
-            ttl_s=services.settings.session_ttl_s,
         )
     except EmailTaken as exc:
         return _register_form(
@@ -256,7 +249,7 @@ async def logout(request: Request, services: Services) -> Response:
     response = _redirect("/")
     session_id = session.identity.session_id
     if session_id is not None:
-        await revoke_session(services.db, session_id)
+        await services.accounts.sign_out(session_id)
         forget(response, request)
     # A guest has nothing to sign out of; its cookie (and its bookings) stay.
     return response

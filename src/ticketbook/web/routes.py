@@ -16,10 +16,9 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from ticketbook.auth.service import ensure_guest
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.catalog import service as catalog
-from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING
+from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING, BookingStatus
 from ticketbook.domain.errors import InvalidInput, NotFound
 from ticketbook.domain.schemas import Concert, TicketTier
 from ticketbook.http.deps import Services, client_address, parse_id
@@ -149,7 +148,7 @@ async def _book(
     if session.is_guest:
         # A guest's row is made at its first booking (browsing writes nothing). One
         # primary-key lookup, and no failed hold on the tier's row lock for a first-time fan.
-        await ensure_guest(services.db, user_id)
+        await services.accounts.ensure_guest(user_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
     delay = 0.05
@@ -224,7 +223,7 @@ async def bookings(
     # The list is by user id: a guest's, or the signed-in account's.
     mine = [] if session.is_new else await services.engine.list_for_user(session.user_id)
     just_cancelled = next(
-        (b for b in mine if str(b.id) == cancelled and b.status == "CANCELLED"), None
+        (b for b in mine if str(b.id) == cancelled and b.status is BookingStatus.CANCELLED), None
     )
     return render_page(
         request,

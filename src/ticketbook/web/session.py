@@ -1,14 +1,15 @@
 """The visitor's page session (the ``tb_session`` cookie) and CSRF tokens for the pages' forms.
 
 - **Session.** The cookie holds one of two kinds of token, resolved with
-  ``auth.service.identify`` like an API bearer token:
+  ``Accounts.identify`` (``auth/service.py``) like an API bearer token:
 
   - a *guest* token: a random user id signed with the same key and format as the API's guest
     tokens. A first visit gets one (nothing is written to the database until the visitor
     books, see ``ensure_guest``, so crawlers and browsing cost no writes), for 400 days;
-  - an *account* page session (``tb_…`` from ``open_session(kind="page")``), set by signing in
-    or registering, for ``settings.session_ttl_s``. It is looked up in the database on every
-    request, so signing out (or any revocation) ends it at once.
+  - an *account* page session (``tb_…``, opened with ``kind=SessionKind.PAGE`` by
+    ``Accounts.sign_in`` or ``Accounts.register``), set by signing in or registering, for
+    ``settings.session_ttl_s``. It is looked up in the database on every request, so signing
+    out (or any revocation) ends it at once.
 
   Both are HttpOnly (scripts can't read them), SameSite=Lax (other sites' forms don't carry
   them) and Secure when the request came over HTTPS. A cookie that names nobody (a bad
@@ -33,7 +34,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ticketbook.auth.identity import Identity
-from ticketbook.auth.service import identify
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.domain.enums import Role, SessionKind
 from ticketbook.domain.errors import Forbidden
@@ -94,7 +94,7 @@ async def current_session(request: Request, services: AppServices) -> PageSessio
     if isinstance(cached, PageSession):
         return cached
     raw = _cookie(request)
-    identity = await identify(services.db, services.signer, raw, SessionKind.PAGE) if raw else None
+    identity = await services.accounts.identify(raw, SessionKind.PAGE) if raw else None
     if identity is None:
         return None
     session = PageSession(identity, csrf_token_for(services.signer, identity))

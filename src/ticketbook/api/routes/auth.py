@@ -6,10 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from ticketbook.api.deps import OPTIONAL_AUTH, CurrentIdentity, OptionalIdentity, require_json
-from ticketbook.auth import accounts
-from ticketbook.auth.accounts import SignedIn
-from ticketbook.auth.service import create_guest
-from ticketbook.auth.sessions import revoke_session
+from ticketbook.auth.service import SignedIn
 from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import InvalidInput
 from ticketbook.domain.schemas import AccountSession, Credentials, Done, ErrorBody, GuestSession, Me
@@ -27,7 +24,7 @@ _SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/auth/guest", response_model=GuestSession)
 async def guest(services: Services) -> GuestSession:
     """Create a guest identity and return its bearer token."""
-    user_id = await create_guest(services.db)
+    user_id = await services.accounts.create_guest()
     return GuestSession(user_id=user_id, token=services.signer.issue(user_id))
 
 
@@ -39,7 +36,7 @@ def _session(services: Services, signed_in: SignedIn) -> AccountSession:
         email=identity.email,
         role=identity.role,
         token=signed_in.token,
-        expires_at=datetime.now(UTC) + timedelta(seconds=services.settings.session_ttl_s),
+        expires_at=datetime.now(UTC) + timedelta(seconds=services.accounts.session_ttl_s),
         moved_bookings=signed_in.moved_bookings,
     )
 
@@ -59,15 +56,12 @@ async def register(
     move into the new account (and that guest token names an empty guest from then on)."""
     if caller is not None and not caller.is_guest:
         raise InvalidInput("You are signed in already; sign out to register another account")
-    signed_in = await accounts.register(
-        services.db,
-        services.limiter,
+    signed_in = await services.accounts.register(
         email=body.email,
         password=body.password,
         address=client_address(request),
         guest_id=caller.user_id if caller else None,
         kind=SessionKind.API,
-        ttl_s=services.settings.session_ttl_s,
     )
     return _session(services, signed_in)
 
@@ -85,14 +79,11 @@ async def login(
     """Sign in with email and password for a bearer token. A wrong email and a wrong
     password get the same answer. Sent with a guest's token, the guest's bookings move into
     the account."""
-    signed_in = await accounts.sign_in(
-        services.db,
-        services.limiter,
+    signed_in = await services.accounts.sign_in(
         email=body.email,
         password=body.password,
         address=client_address(request),
         kind=SessionKind.API,
-        ttl_s=services.settings.session_ttl_s,
         guest_id=caller.user_id if caller is not None and caller.is_guest else None,
     )
     return _session(services, signed_in)
@@ -103,7 +94,7 @@ async def logout(identity: CurrentIdentity, services: Services) -> Done:
     """Revoke the token this request carries; it is refused from now on."""
     if identity.session_id is None:
         raise InvalidInput("A guest token is not a sign-in; just forget it")
-    await revoke_session(services.db, identity.session_id)
+    await services.accounts.sign_out(identity.session_id)
     return Done(message="Signed out")
 
 
