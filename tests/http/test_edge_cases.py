@@ -8,10 +8,11 @@ import uuid
 
 import httpx
 
-from tests.conftest import ServerFactory
+from tests.http.conftest import AppFactory
 from tests.support.api import book, guest_identity
 from tests.support.inventory import execute, make_concert, snapshot, tier_counts
-from tests.support.locks import RowLock
+from tests.support.locks import RowLock, lock_waiters
+from tests.support.waiting import wait_until
 
 
 def test_a_concert_that_started_is_off_sale(client: httpx.Client, shared_db: str) -> None:
@@ -41,15 +42,11 @@ def test_a_token_for_a_deleted_user_is_401_not_500(client: httpx.Client, shared_
     assert snapshot(shared_db) == before
 
 
-def test_lock_timeout_answers_503_and_changes_nothing(
-    db_url: str, start_server: ServerFactory
-) -> None:
+def test_lock_timeout_answers_503_and_changes_nothing(db_url: str, start_app: AppFactory) -> None:
     concert = make_concert(db_url, {"GA": 5})
     tier_id = concert["tiers"]["GA"]
-    server = start_server(
-        db_url, workers=1, TICKETBOOK_LOCK_TIMEOUT_MS="300", TICKETBOOK_PAYMENT_SUCCESS_RATE="1"
-    )
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    app = start_app(db_url, TICKETBOOK_LOCK_TIMEOUT_MS="300")
+    with app.client() as client:
         _, auth = guest_identity(client)
         before = snapshot(db_url)
         with RowLock(db_url, tier_id):
@@ -65,28 +62,26 @@ def test_lock_timeout_answers_503_and_changes_nothing(
 
 
 def test_exhausted_pool_answers_503_after_a_bounded_wait(
-    db_url: str, start_server: ServerFactory
+    db_url: str, start_app: AppFactory
 ) -> None:
     concert = make_concert(db_url, {"GA": 5})
     tier_id = concert["tiers"]["GA"]
-    server = start_server(
+    app = start_app(
         db_url,
-        workers=1,
         TICKETBOOK_POOL_MIN_SIZE="1",
         TICKETBOOK_POOL_MAX_SIZE="1",
         TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S="0.3",
-        TICKETBOOK_PAYMENT_SUCCESS_RATE="1",
         TICKETBOOK_LOCK_TIMEOUT_MS="5000",
         TICKETBOOK_REAPER_INTERVAL_S="600",
     )
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with app.client() as client:
         _, auth = guest_identity(client)
         with RowLock(db_url, tier_id):
             # The first booking takes the only connection and waits on the row lock ...
             first: list[httpx.Response] = []
             waiting = threading.Thread(target=lambda: first.append(book(client, auth, tier_id, 1)))
             waiting.start()
-            time.sleep(0.5)
+            wait_until(lambda: lock_waiters(db_url), "the first booking waits on the row lock")
             # ... so the next request finds no free connection and is told to retry.
             second = client.get(f"/api/concerts/{concert['id']}")
             assert second.status_code == 503

@@ -38,3 +38,16 @@ class RowLock:
     def __exit__(self, *_: object) -> None:
         self.release.set()
         self.thread.join(10)
+
+
+def lock_waiters(url: str) -> int:
+    """How many sessions of this database wait on a lock right now (as a booking does that
+    waits behind a RowLock)."""
+    from tests.support.inventory import fetchval
+
+    count: int = fetchval(
+        url,
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    return count

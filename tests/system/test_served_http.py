@@ -1,6 +1,6 @@
-"""Bytes no HTTP client library would send, to a real server: NUL bytes in raw headers get a
-4xx from the server and never reach the app, and change nothing. (Moved out of
-tests/http/test_hostile_input.py: only a real socket and uvicorn's parser can be tested here.)
+"""What only a real `ticketbook serve` can show, in front of the app: uvicorn's HTTP parser
+refuses NUL bytes in raw headers (from tests/http/test_hostile_input.py), and X-Forwarded-Proto
+is believed only from TICKETBOOK_FORWARDED_ALLOW_IPS (from tests/http/test_security_headers.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.conftest import ServerFactory
+from tests.http.test_security_headers import HTTPS, PAGE_CSP, assert_secure_headers, session_cookie
 from tests.support.api import guest_identity
 from tests.support.inventory import make_concert, snapshot
 from tests.support.server import LiveServer
@@ -55,3 +57,15 @@ def test_nul_bytes_in_headers_are_refused(
         status = _raw_request(shared_server.base_url, request)
         assert 400 <= status < 500, status
     assert snapshot(shared_db) == before
+
+
+def test_forwarded_proto_from_an_untrusted_address_is_ignored(
+    start_server: ServerFactory, db_url: str
+) -> None:
+    # Only 192.0.2.1 (a documentation address) may speak for clients: 127.0.0.1 may not.
+    server = start_server(db_url, workers=1, TICKETBOOK_FORWARDED_ALLOW_IPS="192.0.2.1")
+    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+        response = c.get("/concerts", headers=HTTPS)
+        assert response.status_code == 200
+        assert_secure_headers(response, PAGE_CSP, hsts=False)
+        assert "secure" not in session_cookie(response)
