@@ -1,4 +1,5 @@
-"""The last-ticket race over real HTTP against two worker processes, and its control run.
+"""The last-ticket race over real HTTP against two worker processes, and its control run;
+twenty concurrent duplicates of one idempotent request across the same two workers.
 
 The control run books through a test-only path that reads the count and writes it back
 without a lock; it must break the conservation law, which proves this race test can see
@@ -10,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import uuid
 from collections import Counter
 
+import httpx
+
 from tests.conftest import ServerFactory
-from tests.support.inventory import doctor, make_concert, tier_counts
+from tests.support.api import guest_identity
+from tests.support.inventory import doctor, fetchval, make_concert, tier_counts
 from tests.support.load import Outcome, booking_requests, fire_together, make_guests
 
+DUPLICATES = 20
 CONCURRENT_BOOKINGS = 120
 TICKETS_LEFT = 7
 
@@ -112,3 +118,44 @@ def test_test_routes_are_absent_by_default(db_url: str, start_server: ServerFact
 
     response = httpx.post(f"{server.base_url}/api/_test/naive-bookings", json={})
     assert response.status_code == 404
+
+
+# Moved from tests/http/test_idempotency.py: the duplicates land on both workers.
+def test_twenty_concurrent_duplicates_make_one_booking(
+    db_url: str, start_server: ServerFactory
+) -> None:
+    concert = make_concert(db_url, {"GA": 100})
+    tier_id = concert["tiers"]["GA"]
+    # A slow provider keeps the first request in flight while the duplicates arrive.
+    server = start_server(
+        db_url, TICKETBOOK_PAYMENT_SUCCESS_RATE="1", TICKETBOOK_PAYMENT_LATENCY_MS="300"
+    )
+    key = str(uuid.uuid4())
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        _, auth = guest_identity(client)
+        headers = {**auth, "Idempotency-Key": key}
+        body = {"ticketTierId": tier_id, "quantity": 2}
+
+        outcomes = asyncio.run(
+            fire_together(server.base_url, "/api/bookings", [(headers, body)] * DUPLICATES)
+        )
+        statuses = Counter(o.status for o in outcomes)
+        assert set(statuses) <= {200, 409}, statuses
+        assert statuses[200] >= 1
+        assert statuses[409] >= 1  # the duplicates did overlap the first request
+        in_progress = [o for o in outcomes if o.status == 409]
+        assert all(o.body["error"] == "REQUEST_IN_PROGRESS" for o in in_progress)
+        booking_ids = {o.body["booking"]["id"] for o in outcomes if o.status == 200}
+        assert len(booking_ids) == 1
+
+        assert fetchval(db_url, "SELECT count(*) FROM bookings") == 1
+        assert fetchval(db_url, "SELECT count(*) FROM payments") == 1
+        assert tier_counts(db_url, tier_id) == {"available": 98, "total": 100, "CONFIRMED": 2}
+
+        # After completion a replay names the same booking, with the same status.
+        replay = client.post("/api/bookings", json=body, headers=headers)
+        assert replay.status_code == 200
+        assert replay.json()["booking"]["id"] in booking_ids
+        assert replay.json()["booking"]["status"] == "CONFIRMED"
+    assert fetchval(db_url, "SELECT count(*) FROM bookings") == 1
+    assert doctor(db_url).violations == 0
