@@ -10,7 +10,7 @@ WORKERS ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test bench lint typecheck format openapi clean
+.PHONY: install run test test-fast bench lint typecheck format openapi clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ run: install
 	$(VENV)/bin/ticketbook serve --seed-if-empty --workers $(WORKERS) \
 		$(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-## The whole test suite (embedded PostgreSQL 18 unless TEST_DATABASE_URL is set).
+## The whole test suite (embedded PostgreSQL 18 unless TEST_DATABASE_URL is set): tests/unit,
+## tests/service, tests/http, then tests/system (server processes, faults, browser, fuzz).
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## The fast layers only: unit, service and http (everything in-process), no tests/system.
+test-fast: install
+	$(VENV)/bin/pytest -m "not system" $(PYTEST_ARGS)
 
 ## Benchmark a fresh database and the production server against raw SQL (BENCH_ARGS=--rows 1000000).
 bench: install

@@ -55,20 +55,26 @@ ServerFactory = Callable[..., LiveServer]
 
 TESTS = Path(__file__).resolve().parent
 LAYERS = ("unit", "service", "http", "system")
+# Folders of tests/system with a marker of their own, so a run can leave them out.
+KINDS = ("browser", "fuzz")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with the layer its folder names; a test outside the four fails."""
+    """Mark every test with the layer its folder names (and tests/system/browser and /fuzz
+    with `browser` and `fuzz`); a test outside the four layers is a usage error."""
     for item in items:
         try:
-            layer = Path(item.path).resolve().relative_to(TESTS).parts[0]
+            parts = Path(item.path).resolve().relative_to(TESTS).parts
         except ValueError:
-            layer = ""
+            parts = ()
+        layer = parts[0] if len(parts) > 1 else ""
         if layer not in LAYERS:
             raise pytest.UsageError(
                 f"{item.nodeid}: every test lives in one of tests/{{{','.join(LAYERS)}}}"
             )
         item.add_marker(getattr(pytest.mark, layer))
+        if layer == "system" and parts[1] in KINDS:
+            item.add_marker(getattr(pytest.mark, parts[1]))
 
 
 @pytest.fixture
