@@ -22,7 +22,7 @@ import pytest
 
 from ticketbook.auth.queries import RESOLVE_SESSION_SQL
 from ticketbook.booking.queries import HOLD_SQL, LIST_FOR_USER_SQL
-from ticketbook.catalog.service import LIST_UPCOMING_SQL
+from ticketbook.catalog.queries import LIST_UPCOMING_SQL
 
 PAST_CONCERTS = 3000
 UPCOMING_CONCERTS = 30

@@ -1,4 +1,5 @@
-"""Demo data: the brief's five concerts, each with VIP, FRONT_ROW and GA tiers."""
+"""Demo data: the brief's five concerts, each with VIP, FRONT_ROW and GA tiers (its SQL is in
+``catalog/queries.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from ticketbook.catalog import queries
 from ticketbook.db.locks import JobLock
 from ticketbook.domain.enums import TierType
 
@@ -76,24 +78,20 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
     """Load the demo concerts; return how many were created (0 when skipped)."""
     async with conn.transaction():
         # One seeder at a time; concurrent `make run`s must not both load the catalog.
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", JobLock.SEED)
-        if if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM concerts)"):
+        await conn.execute(queries.SEED_LOCK_SQL, JobLock.SEED)
+        if if_empty and await conn.fetchval(queries.ANY_CONCERT_SQL):
             return 0
-        has_bookings = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM bookings)")
+        has_bookings = await conn.fetchval(queries.ANY_BOOKING_SQL)
         if has_bookings and not reset:
             raise SeedRefused(
                 "the database already has bookings; run `ticketbook seed --reset` to wipe "
                 "everything (bookings included) and load the demo data again"
             )
-        await conn.execute(
-            "TRUNCATE idempotency_keys, payments, bookings, ticket_tiers, concerts"
-            + (", auth_sessions, rate_limit_buckets, users" if reset else "")
-        )
+        await conn.execute(queries.TRUNCATE_ALL_SQL if reset else queries.TRUNCATE_CATALOG_SQL)
         now = datetime.now(UTC).replace(hour=19, minute=30, second=0, microsecond=0)
         for concert in DEMO_CONCERTS:
             concert_id = await conn.fetchval(
-                """INSERT INTO concerts (name, artist, venue, description, starts_at)
-                   VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+                queries.INSERT_DEMO_CONCERT_SQL,
                 concert.name,
                 concert.artist,
                 concert.venue,
@@ -101,9 +99,7 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
                 now + timedelta(days=concert.days_ahead),
             )
             await conn.executemany(
-                """INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency,
-                                             total_quantity, available_quantity)
-                   VALUES ($1, $2, $3, $4, $5, $5)""",
+                queries.INSERT_TIER_SQL,
                 [
                     (concert_id, tier, PRICES_CENTS[tier], CURRENCY, quantity)
                     for tier, quantity in concert.quantities.items()

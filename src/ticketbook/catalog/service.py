@@ -1,4 +1,5 @@
-"""Catalog reads: concerts with their tiers and live availability."""
+"""Catalog reads: concerts with their tiers and live availability. The SQL is in
+``catalog/queries.py``."""
 
 from __future__ import annotations
 
@@ -6,33 +7,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ticketbook.catalog import queries
 from ticketbook.db.pool import Database
 from ticketbook.domain.schemas import Concert, format_money
-
-TIER_ORDER = "array_position(ARRAY['VIP','FRONT_ROW','GA'], t.tier_type)"
-
-_CONCERT_COLUMNS = """
-    c.id, c.name, c.artist, c.venue, c.description, c.starts_at,
-    t.id AS tier_id, t.tier_type, t.price_cents, t.currency, t.total_quantity,
-    t.available_quantity
-"""
-
-# Upcoming concerts, soonest first (ix_concerts_starts_at), tiers by concert (uq on concert_id).
-LIST_UPCOMING_SQL = f"""
-SELECT {_CONCERT_COLUMNS}
-  FROM concerts c
-  JOIN ticket_tiers t ON t.concert_id = c.id
- WHERE c.starts_at >= now()
- ORDER BY c.starts_at, c.id, {TIER_ORDER}
-"""
-
-GET_CONCERT_SQL = f"""
-SELECT {_CONCERT_COLUMNS}
-  FROM concerts c
-  JOIN ticket_tiers t ON t.concert_id = c.id
- WHERE c.id = $1
- ORDER BY {TIER_ORDER}
-"""
 
 
 def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -75,11 +52,11 @@ def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 async def upcoming_wire(db: Database) -> list[dict[str, Any]]:
     """Upcoming concerts in the API's JSON shape."""
-    return _assemble(await db.fetch(LIST_UPCOMING_SQL))
+    return _assemble(await db.fetch(queries.LIST_UPCOMING_SQL))
 
 
 async def concert_wire(db: Database, concert_id: uuid.UUID) -> dict[str, Any] | None:
-    concerts = _assemble(await db.fetch(GET_CONCERT_SQL, concert_id))
+    concerts = _assemble(await db.fetch(queries.GET_CONCERT_SQL, concert_id))
     return concerts[0] if concerts else None
 
 

@@ -1,7 +1,7 @@
 """What organizers do: create concerts with their tiers, watch their sales, export them.
 
 An organizer sees only the concerts they created; anyone else asking gets 403 (404 when the
-concert does not exist at all).
+concert does not exist at all). The SQL is in ``organizer/queries.py``.
 """
 
 from __future__ import annotations
@@ -18,49 +18,7 @@ from ticketbook.catalog import service as catalog
 from ticketbook.db.pool import Database
 from ticketbook.domain.errors import Forbidden, InvalidInput, NotFound
 from ticketbook.domain.schemas import Concert, ConcertSales, NewConcert, TierSales
-
-INSERT_CONCERT_SQL = """
-INSERT INTO concerts (name, artist, venue, description, starts_at, organizer_id)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
-"""
-
-INSERT_TIER_SQL = """
-INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity,
-                          available_quantity)
-VALUES ($1, $2, $3, $4, $5, $5)
-"""
-
-OWNER_SQL = "SELECT id, name, starts_at, organizer_id FROM concerts WHERE id = $1"
-
-# Served by ix_concerts_organizer_id.
-MY_CONCERTS_SQL = """
-SELECT id, name, starts_at, organizer_id FROM concerts WHERE organizer_id = $1
- ORDER BY starts_at, id
-"""
-
-# Live bookings per tier, served by ix_bookings_tier_id_status.
-TIER_SALES_SQL = f"""
-SELECT t.id, t.tier_type, t.price_cents, t.currency, t.total_quantity, t.available_quantity,
-       coalesce(sum(b.quantity) FILTER (WHERE b.status = 'PENDING'), 0)::int AS held,
-       coalesce(sum(b.quantity) FILTER (WHERE b.status = 'CONFIRMED'), 0)::int AS sold,
-       coalesce(sum(b.total_cents) FILTER (WHERE b.status = 'CONFIRMED'), 0)::bigint AS revenue
-  FROM ticket_tiers t
-  LEFT JOIN bookings b ON b.tier_id = t.id AND b.status IN ('PENDING', 'CONFIRMED')
- WHERE t.concert_id = $1
- GROUP BY t.id
- ORDER BY {catalog.TIER_ORDER}
-"""
-
-# The export: every booking that was paid for (confirmed, or cancelled after). No buyer
-# identity: an organizer needs the numbers, not who the fans are.
-EXPORT_SQL = """
-SELECT b.id, b.created_at, t.tier_type, b.quantity, b.unit_price_cents, b.total_cents,
-       b.currency, b.status
-  FROM bookings b
-  JOIN ticket_tiers t ON t.id = b.tier_id
- WHERE b.concert_id = $1 AND b.status IN ('CONFIRMED', 'CANCELLED')
- ORDER BY b.created_at, b.id
-"""
+from ticketbook.organizer import queries
 
 EXPORT_COLUMNS = (
     "booking_id",
@@ -99,7 +57,7 @@ async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> 
         _check_text(description=new.description)
     async with db.connection() as conn, conn.transaction():
         concert_id: uuid.UUID = await conn.fetchval(
-            INSERT_CONCERT_SQL,
+            queries.INSERT_CONCERT_SQL,
             new.name.strip(),
             new.artist.strip(),
             new.venue.strip(),
@@ -108,7 +66,7 @@ async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> 
             organizer.user_id,
         )
         await conn.executemany(
-            INSERT_TIER_SQL,
+            queries.INSERT_TIER_SQL,
             [
                 (concert_id, t.tier_type, t.price_cents, new.currency, t.total_quantity)
                 for t in new.ticket_tiers
@@ -120,7 +78,7 @@ async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> 
 
 
 async def _owned(db: Database, organizer: Identity, concert_id: uuid.UUID) -> Any:
-    row = await db.fetchrow(OWNER_SQL, concert_id)
+    row = await db.fetchrow(queries.OWNER_SQL, concert_id)
     if row is None:
         raise NotFound("Concert not found")
     if row["organizer_id"] != organizer.user_id:
@@ -141,7 +99,7 @@ async def _sales(db: Database, concert: Any) -> ConcertSales:
             revenue_cents=r["revenue"],
             currency=r["currency"],
         )
-        for r in await db.fetch(TIER_SALES_SQL, concert["id"])
+        for r in await db.fetch(queries.TIER_SALES_SQL, concert["id"])
     ]
     return ConcertSales(
         concert_id=concert["id"],
@@ -158,7 +116,7 @@ async def concert_sales(db: Database, organizer: Identity, concert_id: uuid.UUID
 
 
 async def my_sales(db: Database, organizer: Identity) -> list[ConcertSales]:
-    return [await _sales(db, c) for c in await db.fetch(MY_CONCERTS_SQL, organizer.user_id)]
+    return [await _sales(db, c) for c in await db.fetch(queries.MY_CONCERTS_SQL, organizer.user_id)]
 
 
 async def export_rows(
@@ -167,7 +125,7 @@ async def export_rows(
     """The concert's paid bookings as CSV text in chunks of 1000 rows (ownership checked
     first). The rows are read in one fetch: a concert's export fits in memory."""
     await _owned(db, organizer, concert_id)
-    rows = await db.fetch(EXPORT_SQL, concert_id)
+    rows = await db.fetch(queries.EXPORT_SQL, concert_id)
 
     async def chunks() -> AsyncIterator[str]:
         buffer = io.StringIO()
