@@ -1,4 +1,5 @@
-"""`ticketbook doctor`: checks the inventory's invariants on a live database."""
+"""`ticketbook doctor`: checks the inventory's invariants on a live database. The checks' SQL is
+in ``ops/queries.py``."""
 
 from __future__ import annotations
 
@@ -7,43 +8,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from ticketbook.db.models import Base
-
-# available + sum(quantity of PENDING and CONFIRMED bookings) = total, for every tier.
-CONSERVATION_SQL = """
-SELECT t.id, t.tier_type, c.name AS concert, t.total_quantity, t.available_quantity,
-       coalesce(b.held, 0)::int AS held
-  FROM ticket_tiers t
-  JOIN concerts c ON c.id = t.concert_id
-  LEFT JOIN (SELECT tier_id, sum(quantity) AS held
-               FROM bookings
-              WHERE status IN ('PENDING', 'CONFIRMED')
-              GROUP BY tier_id) b ON b.tier_id = t.id
- ORDER BY c.starts_at, t.tier_type
-"""
-
-# Rows that break a rule the CHECK constraints state (they can only exist if a constraint
-# was dropped or disabled, which is exactly what this looks for).
-ROW_RULES = {
-    "tier availability outside 0..total": "SELECT count(*) FROM ticket_tiers "
-    "WHERE available_quantity < 0 OR available_quantity > total_quantity",
-    "negative tier price": "SELECT count(*) FROM ticket_tiers WHERE price_cents < 0",
-    "booking quantity outside 1..10": "SELECT count(*) FROM bookings "
-    "WHERE quantity NOT BETWEEN 1 AND 10",
-    "booking total != unit price x quantity": "SELECT count(*) FROM bookings "
-    "WHERE total_cents <> unit_price_cents * quantity",
-    "booking tier belongs to another concert": "SELECT count(*) FROM bookings b "
-    "JOIN ticket_tiers t ON t.id = b.tier_id WHERE t.concert_id <> b.concert_id",
-}
-
-STUCK_HOLDS_SQL = """
-SELECT count(*) FROM bookings
- WHERE status = 'PENDING' AND hold_expires_at < now() - make_interval(secs => $1)
-"""
-
-# $1: every table the models define.
-CONSTRAINTS_SQL = """
-SELECT conname, convalidated FROM pg_constraint WHERE conrelid = ANY ($1::regclass[])
-"""
+from ticketbook.ops.queries import CONSERVATION_SQL, CONSTRAINTS_SQL, ROW_RULES, STUCK_HOLDS_SQL
 
 
 @dataclass

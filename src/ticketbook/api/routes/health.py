@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from ticketbook.db.migrate import head_revision
 from ticketbook.domain.schemas import Health, Readiness
 from ticketbook.http.deps import Services
 from ticketbook.http.responses import json_response
+from ticketbook.ops.health import database_answers, database_state
 
 router = APIRouter(tags=["health"])
 
@@ -19,22 +17,13 @@ HEALTH_TIMEOUT_S = 2.0
 async def ready(services: Services) -> Response:
     """Readiness: the database answers and its schema is at this code's migration. A load
     balancer sends traffic only to ready instances; liveness is /api/health-check."""
-    head = head_revision()
-    try:
-        current = await asyncio.wait_for(
-            services.db.fetchval("SELECT version_num FROM alembic_version"), HEALTH_TIMEOUT_S
-        )
-    except Exception:
-        current = None
-        reachable = False
-    else:
-        reachable = True
+    state = await database_state(services.db, HEALTH_TIMEOUT_S)
     readiness = Readiness(
-        success=reachable and current == head,
-        status="ready" if reachable and current == head else "not_ready",
-        database="reachable" if reachable else "unreachable",
-        schema_revision=current,
-        expected_revision=head,
+        success=state.ready,
+        status="ready" if state.ready else "not_ready",
+        database="reachable" if state.reachable else "unreachable",
+        schema_revision=state.revision,
+        expected_revision=state.expected_revision,
     )
     status = 200 if readiness.success else 503
     headers = None if readiness.success else {"Retry-After": "1"}
@@ -44,10 +33,8 @@ async def ready(services: Services) -> Response:
 @router.get("/health-check", response_model=Health, responses={503: {"model": Health}})
 async def health_check(services: Services) -> Response:
     """Liveness plus database reachability: 503 when PostgreSQL does not answer."""
-    try:
-        await asyncio.wait_for(services.db.fetchval("SELECT 1"), HEALTH_TIMEOUT_S)
+    if await database_answers(services.db, HEALTH_TIMEOUT_S):
         health = Health(success=True, status="ok", database="reachable")
         return json_response(200, health.model_dump(mode="json"))
-    except Exception:
-        health = Health(success=False, status="unavailable", database="unreachable")
-        return json_response(503, health.model_dump(mode="json"), {"Retry-After": "1"})
+    health = Health(success=False, status="unavailable", database="unreachable")
+    return json_response(503, health.model_dump(mode="json"), {"Retry-After": "1"})

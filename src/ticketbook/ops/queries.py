@@ -1,0 +1,61 @@
+"""SQL for operations: `ticketbook doctor`'s checks on a live database, and the health probes.
+Statuses and limits are interpolated from their enums (our own constants, never input)."""
+
+from __future__ import annotations
+
+from ticketbook.domain.enums import (
+    LIVE_BOOKING_STATUSES,
+    MAX_TICKETS_PER_BOOKING,
+    BookingStatus,
+    sql_list,
+)
+
+# -- doctor ----------------------------------------------------------------------------------
+
+# The conservation law, per tier: available + sum(quantity of live bookings) = total. Every
+# tier with what its live bookings hold; doctor compares.
+CONSERVATION_SQL = f"""
+SELECT t.id, t.tier_type, c.name AS concert, t.total_quantity, t.available_quantity,
+       coalesce(b.held, 0)::int AS held
+  FROM ticket_tiers t
+  JOIN concerts c ON c.id = t.concert_id
+  LEFT JOIN (SELECT tier_id, sum(quantity) AS held
+               FROM bookings
+              WHERE status IN ({sql_list(LIVE_BOOKING_STATUSES)})
+              GROUP BY tier_id) b ON b.tier_id = t.id
+ ORDER BY c.starts_at, t.tier_type
+"""
+
+# Rows that break a rule the CHECK constraints state (they can only exist if a constraint
+# was dropped or disabled, which is exactly what this looks for): rule → count of such rows.
+ROW_RULES = {
+    "tier availability outside 0..total": "SELECT count(*) FROM ticket_tiers "
+    "WHERE available_quantity < 0 OR available_quantity > total_quantity",
+    "negative tier price": "SELECT count(*) FROM ticket_tiers WHERE price_cents < 0",
+    f"booking quantity outside 1..{MAX_TICKETS_PER_BOOKING}": "SELECT count(*) FROM bookings "
+    f"WHERE quantity NOT BETWEEN 1 AND {MAX_TICKETS_PER_BOOKING}",
+    "booking total != unit price x quantity": "SELECT count(*) FROM bookings "
+    "WHERE total_cents <> unit_price_cents * quantity",
+    "booking tier belongs to another concert": "SELECT count(*) FROM bookings b "
+    "JOIN ticket_tiers t ON t.id = b.tier_id WHERE t.concert_id <> b.concert_id",
+}
+
+# Holds the reaper should have expired: PENDING more than $1 seconds past their expiry.
+STUCK_HOLDS_SQL = f"""
+SELECT count(*) FROM bookings
+ WHERE status = '{BookingStatus.PENDING}' AND hold_expires_at < now() - make_interval(secs => $1)
+"""
+
+# The constraints on the tables, and whether each is validated. $1: every table the models
+# define.
+CONSTRAINTS_SQL = """
+SELECT conname, convalidated FROM pg_constraint WHERE conrelid = ANY ($1::regclass[])
+"""
+
+# -- health probes ---------------------------------------------------------------------------
+
+# Liveness: the database answers.
+PING_SQL = "SELECT 1"
+
+# Readiness: the schema's Alembic revision (compared with this code's head).
+SCHEMA_REVISION_SQL = "SELECT version_num FROM alembic_version"
