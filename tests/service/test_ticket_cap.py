@@ -4,7 +4,6 @@ same fan's uncommitted hold and then counts it. (Moved from tests/system/test_ti
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import asyncpg
@@ -18,8 +17,7 @@ CAP = 10
 
 
 async def _hold(conn: asyncpg.Connection, user: uuid.UUID, tier: uuid.UUID, quantity: int) -> str:
-    """The production hold statement, with a cap of CAP; the rejection, or 'held'."""
-    empty = json.dumps({})
+    """The production hold statement, with a cap of CAP; the refusal, or 'held'."""
     row = await conn.fetchrow(
         queries.HOLD_SQL,
         tier,
@@ -29,14 +27,10 @@ async def _hold(conn: asyncpg.Connection, user: uuid.UUID, tier: uuid.UUID, quan
         booking_fingerprint(tier, quantity),
         600.0,
         uuid.uuid4(),
-        empty,
-        empty,
-        empty,
         CAP,
-        empty,
     )
     assert row is not None
-    return "held" if row["id"] is not None else str(row["rejection"])
+    return "held" if row["id"] is not None else str(row["refusal"])
 
 
 def test_a_hold_waits_for_the_same_fans_uncommitted_hold_and_then_sees_it(db_url: str) -> None:
