@@ -24,7 +24,8 @@ from ticketbook.bench import bigdata, scenarios
 from ticketbook.bench.scenarios import Target
 from ticketbook.catalog.demo import seed
 from ticketbook.db.migrate import upgrade_to_head
-from ticketbook.ops.doctor import CONSERVATION_SQL, diagnose
+from ticketbook.ops.doctor import diagnose
+from ticketbook.ops.queries import CONSERVATION_SQL
 
 BENCH_DATABASE = "ticketbook_bench"
 

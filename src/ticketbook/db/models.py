@@ -77,7 +77,7 @@ class User(Base):
             "AND (email IS NULL) = (password_hash IS NULL)",
             name="account_has_credentials",
         ),
-        # Stored normalized (see auth/accounts.py), so uniqueness is case-insensitive.
+        # Stored normalized (see auth/emails.py), so uniqueness is case-insensitive.
         CheckConstraint(
             "email = lower(email) AND length(email) BETWEEN 3 AND 254", name="email_normalized"
         ),
