@@ -26,6 +26,9 @@ from ticketbook.auth.tokens import TokenSigner
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "ticketbook" / "web" / "static"
 TEMPLATES = STATIC.parent / "templates"
+# An id nothing has: fixed, because it names parametrized tests, and every pytest-xdist worker
+# must collect the same names.
+NO_SUCH_ID = "5b0d3c1e-0000-4000-8000-000000000404"
 
 
 def session_user(client: httpx.Client) -> uuid.UUID:
@@ -441,7 +444,7 @@ def test_a_tier_of_another_concert_is_refused(client: httpx.Client, shared_db: s
 
 
 @pytest.mark.parametrize(
-    "path", ["/nope", "/concerts/not-a-uuid", f"/concerts/{uuid.uuid4()}", "/static/missing.css"]
+    "path", ["/nope", "/concerts/not-a-uuid", f"/concerts/{NO_SUCH_ID}", "/static/missing.css"]
 )
 def test_unknown_pages_get_a_friendly_html_404(client: httpx.Client, path: str) -> None:
     response = client.get(path)
@@ -458,7 +461,7 @@ def test_wrong_method_on_a_page_gets_html(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/nope", f"/api/concerts/{uuid.uuid4()}", "/api/concerts/x/events", "/api"]
+    "path", ["/api/nope", f"/api/concerts/{NO_SUCH_ID}", "/api/concerts/x/events", "/api"]
 )
 def test_the_api_keeps_json_errors(client: httpx.Client, path: str) -> None:
     response = client.get(path)
