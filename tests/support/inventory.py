@@ -100,6 +100,7 @@ DATA_TABLES = (
     "payments",
     "idempotency_keys",
     "auth_sessions",
+    "refunds",
 )
 
 

@@ -49,7 +49,9 @@ ANY_CONCERT_SQL = "SELECT EXISTS (SELECT 1 FROM concerts)"
 # Bookings are never wiped without --reset.
 ANY_BOOKING_SQL = "SELECT EXISTS (SELECT 1 FROM bookings)"
 # The catalog and everything that hangs off it; accounts and sessions stay.
-TRUNCATE_CATALOG_SQL = "TRUNCATE idempotency_keys, payments, bookings, ticket_tiers, concerts"
+TRUNCATE_CATALOG_SQL = (
+    "TRUNCATE refunds, idempotency_keys, payments, bookings, ticket_tiers, concerts"
+)
 # --reset: everything, accounts, sessions and rate-limit counters included.
 TRUNCATE_ALL_SQL = TRUNCATE_CATALOG_SQL + ", auth_sessions, rate_limit_buckets, users"
 # A demo concert (no organizer).

@@ -34,6 +34,7 @@ from ticketbook.domain.enums import (
     MAX_TICKETS_PER_BOOKING,
     BookingStatus,
     PaymentStatus,
+    RefundStatus,
     Role,
     SessionKind,
     TierType,
@@ -135,6 +136,7 @@ class Concert(Base):
     __tablename__ = "concerts"
     __table_args__ = (
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
         Index("ix_concerts_starts_at", "starts_at"),
         Index("ix_concerts_organizer_id", "organizer_id"),
     )
@@ -145,11 +147,14 @@ class Concert(Base):
     venue: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The venue's IANA time zone ("America/New_York"): pages show the concert's time in it.
+    timezone: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'UTC'"))
     # The organizer who created it and alone sees its sales (NULL for the demo concerts).
     organizer_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id")
     )
     created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
 
 
 class TicketTier(Base):
@@ -175,6 +180,8 @@ class TicketTier(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     total_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     available_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
 
 
 class Booking(Base):
@@ -222,6 +229,8 @@ class Booking(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The idempotency key the client sent with the request that made it.
+    idempotency_key: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -252,6 +261,45 @@ class Payment(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
+
+
+class Refund(Base):
+    """Money owed back: written in the same statement that makes it owed (a cancel, a payment
+    that landed after the hold ran out, a hold the reaper expired), and retried by the
+    refunder until the provider answers, so a crash or a failing provider loses nothing."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(_in("status", RefundStatus), name="status_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        UniqueConstraint("payment_id"),
+        # The refunder's scan: owed refunds, soonest due first.
+        Index(
+            "ix_refunds_pending_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text(f"status = '{RefundStatus.PENDING}'"),
+        ),
+        Index("ix_refunds_booking_id", "booking_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    payment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payments.id"), nullable=False
+    )
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id"), nullable=False
+    )
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    amount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = _created_at()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyKey(Base):

@@ -42,6 +42,20 @@ class PaymentStatus(StrEnum):
     VOIDED = "VOIDED"
 
 
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"  # owed: the refunder retries it until the provider answers
+    DONE = "DONE"  # the provider gave the money back
+    NOTHING_CAPTURED = "NOTHING_CAPTURED"  # the provider had taken nothing under that key
+
+
+class BookingPaymentStatus(StrEnum):
+    """The brief's `paymentStatus` of a booking (derived from the booking's status)."""
+
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
 class Role(StrEnum):
     GUEST = "guest"  # no credentials: a signed id
     FAN = "fan"
