@@ -41,7 +41,7 @@ def test_sold_out_concert_has_no_available_tickets(client: httpx.Client, shared_
 def test_booking_json_matches_the_schema(client: httpx.Client, shared_db: str) -> None:
     """Bookings are rendered without models on the hot path; the shape is still the schema's."""
     from tests.support.api import book, guest_identity
-    from ticketbook.domain.schemas import Booking
+    from ticketbook.domain.schemas import Booking, BookingWithDetails
 
     concert = make_concert(shared_db, {"GA": 5})
     user_id, auth = guest_identity(client)
@@ -49,4 +49,8 @@ def test_booking_json_matches_the_schema(client: httpx.Client, shared_db: str) -
     assert Booking.model_validate(created).model_dump(mode="json") == created
     listed = client.get(f"/api/bookings/{user_id}", headers=auth).json()
     assert listed["count"] == 1
-    assert listed["data"] == [created]
+    [row] = listed["data"]
+    assert BookingWithDetails.model_validate(row).model_dump(mode="json") == row
+    assert {k: v for k, v in row.items() if k in created} == created
+    assert row["concert"]["id"] == concert["id"]
+    assert row["ticketTier"]["id"] == concert["tiers"]["GA"]

@@ -49,6 +49,7 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/metrics"): "Prometheus scrapes it; counters only, no personal data",
     ("GET", "/api/concerts"): "the catalog",
     ("GET", "/api/concerts/{concert_id}"): "the catalog",
+    ("GET", "/api/concerts/{concert_id}/availability"): "the catalog's live counts",
     ("GET", "/api/concerts/{concert_id}/events"): "live availability of the catalog",
     ("POST", "/api/auth/guest"): "how a visitor gets an identity",
     ("POST", "/api/auth/register"): "how a visitor gets an account",

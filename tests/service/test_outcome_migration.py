@@ -1,6 +1,6 @@
-"""Migration 0003: idempotency keys answered before it (HTTP status and body) come out as
-outcomes that the API's mapper renders into the very same answers, and going back restores
-them."""
+"""Migrations 0003 and 0004: idempotency keys answered before them (HTTP status and body)
+come out as outcomes that the API's mapper renders into the same answers (with the fields
+the brief's contract added since), and going back restores them exactly."""
 
 from __future__ import annotations
 
@@ -35,6 +35,21 @@ def wire_booking(status: str) -> dict[str, Any]:
         "holdExpiresAt": "2026-12-01T10:10:00Z",
         "createdAt": "2026-12-01T10:00:00Z",
     }
+
+
+def with_new_fields(body: dict[str, Any], key: uuid.UUID) -> dict[str, Any]:
+    """The answer as it replays now: a booking gains the contract's idempotencyKey,
+    paymentStatus and updatedAt (an old booking's creation time)."""
+    if "booking" not in body:
+        return body
+    booking = body["booking"]
+    payment = {"CONFIRMED": "SUCCESS", "FAILED": "FAILED", "EXPIRED": "FAILED"}
+    added = {
+        "idempotencyKey": str(key),
+        "updatedAt": booking["createdAt"],
+        "paymentStatus": payment[booking["status"]],
+    }
+    return {**body, "booking": {**booking, **added}}
 
 
 def refusal(error: str, message: str) -> dict[str, Any]:
@@ -116,7 +131,7 @@ def test_old_answers_become_outcomes_that_render_the_same_and_go_back(
         in_flight,
     )
 
-    command.upgrade(alembic_config(url), "0003")
+    command.upgrade(alembic_config(url), "head")
     for key, (status, body, outcome) in zip(keys, OLD_ANSWERS, strict=True):
         [row] = fetch(
             url,
@@ -130,7 +145,7 @@ def test_old_answers_become_outcomes_that_render_the_same_and_go_back(
             Booking.model_validate(snapshot) if snapshot else None,
             row["failure_reason"],
         )
-        assert booking_answer(result, ticket_cap=10) == (status, body)
+        assert booking_answer(result, ticket_cap=10) == (status, with_new_fields(body, key))
     assert fetchval(url, "SELECT outcome FROM idempotency_keys WHERE key = $1", in_flight) is None
 
     command.downgrade(alembic_config(url), "0002")

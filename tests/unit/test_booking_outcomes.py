@@ -32,8 +32,10 @@ def a_booking(outcome: BookingOutcome) -> Booking:
         total_price="20.00",
         currency="USD",
         status=SETTLED_STATUS[outcome],
+        idempotency_key=uuid.uuid4(),
         hold_expires_at=NOW,
         created_at=NOW,
+        updated_at=NOW,
     )
 
 
@@ -104,6 +106,8 @@ def test_page_panel(outcome: BookingOutcome) -> None:
         currency="USD",
         total_quantity=10,
         available_quantity=0,
+        created_at=NOW,
+        updated_at=NOW,
     )
     concert = Concert(
         id=concert_id,
@@ -112,6 +116,9 @@ def test_page_panel(outcome: BookingOutcome) -> None:
         venue="Venue",
         description="",
         date=NOW,
+        timezone="UTC",
+        created_at=NOW,
+        updated_at=NOW,
         ticket_tiers=[tier],
         has_available_tickets=False,
         lowest_price_cents=1000,

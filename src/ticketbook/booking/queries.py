@@ -14,8 +14,16 @@ PAYMENT_PENDING = PaymentStatus.PENDING
 # The columns every booking read returns, in the shape `booking_wire` expects.
 BOOKING_COLUMNS = """
     b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, t.tier_type,
-    b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status,
-    b.hold_expires_at, b.created_at
+    b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
+    b.hold_expires_at, b.created_at, b.updated_at
+"""
+
+# "My bookings" also carry their concert and tier (the brief's BookingWithDetails).
+DETAIL_COLUMNS = """
+    c.artist, c.venue, c.description, c.starts_at, c.timezone,
+    c.created_at AS concert_created_at, c.updated_at AS concert_updated_at,
+    t.price_cents, t.currency AS tier_currency, t.total_quantity, t.available_quantity,
+    t.created_at AS tier_created_at, t.updated_at AS tier_updated_at
 """
 
 # Hold: take the tickets (the UPDATE takes the tier's row lock and re-checks the count after
@@ -30,7 +38,7 @@ BOOKING_COLUMNS = """
 HOLD_SQL = f"""
 WITH tier AS (
     UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity - $2
+       SET available_quantity = t.available_quantity - $2, updated_at = now()
       FROM concerts c
      WHERE t.id = $1 AND t.available_quantity >= $2
        AND c.id = t.concert_id AND c.starts_at > now()
@@ -38,12 +46,12 @@ WITH tier AS (
  RETURNING t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
 ), booking AS (
     INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
-                          currency, status, hold_expires_at)
-    SELECT $3, concert_id, id, $2, price_cents, price_cents * $2, currency, '{PENDING}',
+                          currency, status, idempotency_key, hold_expires_at)
+    SELECT $3, concert_id, id, $2, price_cents, price_cents * $2, currency, '{PENDING}', $4,
            now() + make_interval(secs => $6)
       FROM tier
  RETURNING id, user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents, currency,
-           status, hold_expires_at, created_at
+           status, idempotency_key, hold_expires_at, created_at, updated_at
 ), payment AS (
     INSERT INTO payments (booking_id, concert_id, amount_cents, currency, provider_key, status)
     SELECT id, concert_id, total_cents, currency, $7, '{PAYMENT_PENDING}' FROM booking
@@ -69,8 +77,9 @@ WITH tier AS (
       FROM outcome o
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
-       b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.hold_expires_at,
-       b.created_at, (SELECT id FROM payment) AS payment_id, o.refusal
+       b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
+       b.hold_expires_at, b.created_at, b.updated_at, (SELECT id FROM payment) AS payment_id,
+       o.refusal
   FROM outcome o
   LEFT JOIN booking b ON true
   LEFT JOIN tier ON true
@@ -91,10 +100,10 @@ WITH booking AS (
                          ELSE '{EXPIRED}' END,
            updated_at = now()
      WHERE id = $1 AND status = '{PENDING}'
- RETURNING id, tier_id, quantity, status
+ RETURNING id, tier_id, quantity, status, updated_at
 ), released AS (
     UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity + b.quantity
+       SET available_quantity = t.available_quantity + b.quantity, updated_at = now()
       FROM booking b
      WHERE t.id = b.tier_id AND b.status <> '{CONFIRMED}'
 ), payment AS (
@@ -106,13 +115,14 @@ WITH booking AS (
        SET outcome = CASE b.status WHEN '{CONFIRMED}' THEN '{Outcome.CONFIRMED}'
                                    WHEN '{FAILED}' THEN '{Outcome.DECLINED}'
                                    ELSE '{Outcome.EXPIRED}' END,
-           booking_snapshot = jsonb_set($7::jsonb, '{{status}}', to_jsonb(b.status)),
+           booking_snapshot = $7::jsonb || jsonb_build_object('status', b.status,
+                                                              'updatedAt', b.updated_at),
            failure_reason = CASE WHEN b.status = '{FAILED}' THEN $6 END,
            completed_at = now()
       FROM booking b
      WHERE k.booking_id = b.id
 )
-SELECT status FROM booking
+SELECT status, updated_at FROM booking
 """
 
 MARK_PAYMENT_SQL = """
@@ -129,7 +139,7 @@ SELECT fingerprint, booking_id, outcome, booking_snapshot, failure_reason
 
 # "My bookings": newest first, served by ix_bookings_user_id_created_at.
 LIST_FOR_USER_SQL = f"""
-SELECT {BOOKING_COLUMNS}
+SELECT {BOOKING_COLUMNS}, {DETAIL_COLUMNS}
   FROM bookings b
   JOIN ticket_tiers t ON t.id = b.tier_id
   JOIN concerts c ON c.id = b.concert_id
@@ -155,7 +165,7 @@ WITH booking AS (
  RETURNING id, tier_id, quantity
 ), released AS (
     UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity + b.quantity
+       SET available_quantity = t.available_quantity + b.quantity, updated_at = now()
       FROM booking b
      WHERE t.id = b.tier_id
 )
@@ -182,7 +192,7 @@ WITH expired AS (
  RETURNING b.*
 ), released AS (
     UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity + r.quantity
+       SET available_quantity = t.available_quantity + r.quantity, updated_at = now()
       FROM (SELECT tier_id, sum(quantity)::int AS quantity FROM moved GROUP BY tier_id) r
      WHERE t.id = r.tier_id
 )

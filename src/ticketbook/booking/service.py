@@ -21,7 +21,12 @@ from ticketbook.booking.outcomes import OUTCOME_OF_STATUS, BookingOutcome, Booki
 from ticketbook.db.pool import Database
 from ticketbook.domain.enums import BookingStatus, PaymentStatus
 from ticketbook.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from ticketbook.domain.schemas import Booking, format_money
+from ticketbook.domain.schemas import (
+    PAYMENT_STATUS_OF,
+    Booking,
+    BookingWithDetails,
+    format_money,
+)
 from ticketbook.observability.metrics import (
     BOOKINGS,
     HOLDS_CREATED,
@@ -58,9 +63,41 @@ def booking_wire(row: Mapping[str, Any]) -> dict[str, Any]:
         "totalPrice": format_money(row["total_cents"]),
         "currency": row["currency"],
         "status": row["status"],
+        "idempotencyKey": str(row["idempotency_key"]) if row["idempotency_key"] else None,
         "holdExpiresAt": _iso(row["hold_expires_at"]),
         "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
     }
+
+
+def booking_details_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of "my bookings" (`BookingWithDetails`): the booking, its concert, its tier."""
+    booking = booking_wire(row)
+    booking["paymentStatus"] = PAYMENT_STATUS_OF[row["status"]]
+    booking["concert"] = {
+        "id": booking["concertId"],
+        "name": row["concert_name"],
+        "artist": row["artist"],
+        "venue": row["venue"],
+        "description": row["description"],
+        "date": _iso(row["starts_at"]),
+        "timezone": row["timezone"],
+        "createdAt": _iso(row["concert_created_at"]),
+        "updatedAt": _iso(row["concert_updated_at"]),
+    }
+    booking["ticketTier"] = {
+        "id": booking["ticketTierId"],
+        "concertId": booking["concertId"],
+        "tierType": row["tier_type"],
+        "priceCents": row["price_cents"],
+        "price": format_money(row["price_cents"]),
+        "currency": row["tier_currency"],
+        "totalQuantity": row["total_quantity"],
+        "availableQuantity": row["available_quantity"],
+        "createdAt": _iso(row["tier_created_at"]),
+        "updatedAt": _iso(row["tier_updated_at"]),
+    }
+    return booking
 
 
 def render_booking(row: Mapping[str, Any]) -> Booking:
@@ -152,7 +189,7 @@ class BookingEngine:
         fingerprint: str,
     ) -> BookingResult:
         booking = booking_wire(row)
-        settled: str | None = await self.db.fetchval(
+        settled_row = await self.db.fetchrow(
             queries.SETTLE_SQL,
             row["id"],
             row["payment_id"],
@@ -162,21 +199,24 @@ class BookingEngine:
             charge.failure_reason,
             booking,
         )
+        settled: str | None = None if settled_row is None else settled_row["status"]
         if settled != BookingStatus.CONFIRMED and charge.outcome in (
             ChargeOutcome.SUCCEEDED,
             ChargeOutcome.TIMEOUT,
         ):
             # Money may have been taken for a booking we could not confirm: give it back.
             await refund_payment(self.db, self.gateway, row["payment_id"], payment_key)
-        if settled is None:
+        if settled_row is None:
             # The reaper expired this hold first; it also answered the idempotency key.
             return await self._replay(user_id, key, fingerprint)
-        outcome = OUTCOME_OF_STATUS[BookingStatus(settled)]
+        outcome = OUTCOME_OF_STATUS[BookingStatus(settled_row["status"])]
         if outcome is BookingOutcome.EXPIRED:
             HOLDS_EXPIRED.labels("settle").inc()
         return BookingResult(
             outcome,
-            Booking.model_validate({**booking, "status": settled}),
+            Booking.model_validate(
+                {**booking, "status": settled_row["status"], "updatedAt": settled_row["updated_at"]}
+            ),
             charge.failure_reason if outcome is BookingOutcome.DECLINED else None,
         )
 
@@ -203,12 +243,14 @@ class BookingEngine:
         )
 
     async def list_for_user_wire(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The user's bookings, newest first, in the API's JSON shape."""
+        """The user's bookings, newest first, with their concert and tier, in the API's JSON
+        shape (built without models: a fan may have hundreds)."""
         rows = await self.db.fetch(queries.LIST_FOR_USER_SQL, user_id, MAX_LISTED_BOOKINGS)
-        return [booking_wire(r) for r in rows]
+        return [booking_details_wire(r) for r in rows]
 
-    async def list_for_user(self, user_id: uuid.UUID) -> list[Booking]:
-        return [Booking.model_validate(b) for b in await self.list_for_user_wire(user_id)]
+    async def list_for_user(self, user_id: uuid.UUID) -> list[BookingWithDetails]:
+        wire = await self.list_for_user_wire(user_id)
+        return [BookingWithDetails.model_validate(b) for b in wire]
 
     async def cancel(self, *, user_id: uuid.UUID, booking_id: uuid.UUID) -> Booking:
         released = await self.db.fetchrow(queries.CANCEL_SQL, booking_id, user_id)

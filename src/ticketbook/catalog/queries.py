@@ -9,9 +9,9 @@ from ticketbook.domain.enums import TierType, sql_list
 TIER_ORDER = f"array_position(ARRAY[{sql_list(TierType)}], t.tier_type)"
 
 _CONCERT_COLUMNS = """
-    c.id, c.name, c.artist, c.venue, c.description, c.starts_at,
-    t.id AS tier_id, t.tier_type, t.price_cents, t.currency, t.total_quantity,
-    t.available_quantity
+    c.id, c.name, c.artist, c.venue, c.description, c.starts_at, c.timezone, c.created_at,
+    c.updated_at, t.id AS tier_id, t.tier_type, t.price_cents, t.currency, t.total_quantity,
+    t.available_quantity, t.created_at AS tier_created_at, t.updated_at AS tier_updated_at
 """
 
 # Upcoming concerts, soonest first (ix_concerts_starts_at), tiers by concert (uq on concert_id).

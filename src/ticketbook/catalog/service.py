@@ -26,6 +26,9 @@ def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "venue": row["venue"],
                 "description": row["description"],
                 "date": row["starts_at"],
+                "timezone": row["timezone"],
+                "createdAt": row["created_at"],
+                "updatedAt": row["updated_at"],
                 "ticketTiers": [],
                 "hasAvailableTickets": False,
                 "lowestPriceCents": None,
@@ -40,6 +43,8 @@ def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "currency": row["currency"],
                 "totalQuantity": row["total_quantity"],
                 "availableQuantity": row["available_quantity"],
+                "createdAt": row["tier_created_at"],
+                "updatedAt": row["tier_updated_at"],
             }
         )
         if row["available_quantity"] > 0:
@@ -58,6 +63,24 @@ async def upcoming_wire(db: Database) -> list[dict[str, Any]]:
 async def concert_wire(db: Database, concert_id: uuid.UUID) -> dict[str, Any] | None:
     concerts = _assemble(await db.fetch(queries.GET_CONCERT_SQL, concert_id))
     return concerts[0] if concerts else None
+
+
+def availability_wire(concert: dict[str, Any]) -> dict[str, Any]:
+    """A concert's live counts alone (`ConcertAvailability`), from its wire shape."""
+    return {
+        "concertId": concert["id"],
+        "concertName": concert["name"],
+        "tiers": [
+            {
+                "tierId": tier["id"],
+                "tierType": tier["tierType"],
+                "availableQuantity": tier["availableQuantity"],
+                "totalQuantity": tier["totalQuantity"],
+                "price": tier["price"],
+            }
+            for tier in concert["ticketTiers"]
+        ],
+    }
 
 
 async def list_upcoming(db: Database) -> list[Concert]:

@@ -9,10 +9,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, computed_field
 from pydantic.alias_generators import to_camel
 
-from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING, BookingStatus, Role, TierType
+from ticketbook.domain.enums import (
+    MAX_TICKETS_PER_BOOKING,
+    BookingPaymentStatus,
+    BookingStatus,
+    Role,
+    TierType,
+)
 
 
 class ApiModel(BaseModel):
@@ -34,18 +40,46 @@ class TicketTier(ApiModel):
     currency: str
     total_quantity: int
     available_quantity: int
+    created_at: datetime
+    updated_at: datetime
 
 
-class Concert(ApiModel):
+class ConcertInfo(ApiModel):
+    """A concert without its tiers (the brief's Concert entity)."""
+
     id: uuid.UUID
     name: str
     artist: str
     venue: str
     description: str
     date: datetime
+    timezone: str = Field(description="The venue's IANA time zone, e.g. 'America/New_York'")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Concert(ConcertInfo):
+    """A concert with its tiers and their live availability."""
+
     ticket_tiers: list[TicketTier]
     has_available_tickets: bool
     lowest_price_cents: int | None
+
+
+class TierAvailability(ApiModel):
+    tier_id: uuid.UUID
+    tier_type: TierType
+    available_quantity: int
+    total_quantity: int
+    price: str = Field(description="Price in major units, e.g. '100.00'")
+
+
+class ConcertAvailability(ApiModel):
+    """GET /api/concerts/{id}/availability: the live counts alone."""
+
+    concert_id: uuid.UUID
+    concert_name: str
+    tiers: list[TierAvailability]
 
 
 class Booking(ApiModel):
@@ -61,8 +95,37 @@ class Booking(ApiModel):
     total_price: str
     currency: str
     status: BookingStatus
+    idempotency_key: uuid.UUID | None = Field(
+        description="The idempotency key sent with the request that made it"
+    )
     hold_expires_at: datetime
     created_at: datetime
+    updated_at: datetime
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The brief's payment status: PENDING while paying, SUCCESS once paid "
+        "(also for a cancelled booking, whose refund follows), FAILED when not paid"
+    )
+    @property
+    def payment_status(self) -> BookingPaymentStatus:
+        return PAYMENT_STATUS_OF[self.status]
+
+
+PAYMENT_STATUS_OF = {
+    BookingStatus.PENDING: BookingPaymentStatus.PENDING,
+    BookingStatus.CONFIRMED: BookingPaymentStatus.SUCCESS,
+    BookingStatus.CANCELLED: BookingPaymentStatus.SUCCESS,
+    BookingStatus.FAILED: BookingPaymentStatus.FAILED,
+    BookingStatus.EXPIRED: BookingPaymentStatus.FAILED,
+}
+
+
+class BookingWithDetails(Booking):
+    """A booking in "my bookings": with its concert and its tier (the brief's
+    BookingWithDetails)."""
+
+    concert: ConcertInfo
+    ticket_tier: TicketTier
 
 
 class BookingRequest(ApiModel):

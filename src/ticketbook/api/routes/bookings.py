@@ -11,9 +11,9 @@ from ticketbook.api.deps import CurrentUser, require_json
 from ticketbook.booking.idempotency import InvalidIdempotencyKey, parse_key
 from ticketbook.domain.errors import Forbidden, InvalidInput
 from ticketbook.domain.schemas import (
-    Booking,
     BookingEnvelope,
     BookingRequest,
+    BookingWithDetails,
     ErrorBody,
     ListEnvelope,
 )
@@ -80,7 +80,9 @@ def _as_uuid(raw: str) -> uuid.UUID | None:
         return None
 
 
-@router.get("/bookings/{user_id}", response_model=ListEnvelope[Booking], responses=_ERRORS)
+@router.get(
+    "/bookings/{user_id}", response_model=ListEnvelope[BookingWithDetails], responses=_ERRORS
+)
 async def list_bookings(user_id: str, caller: CurrentUser, services: Services) -> Response:
     """The caller's own bookings, newest first. Anyone else's are refused."""
     if parse_id(user_id, "User") != caller:

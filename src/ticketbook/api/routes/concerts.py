@@ -5,7 +5,13 @@ from starlette.responses import Response
 
 from ticketbook.catalog import service as catalog
 from ticketbook.domain.errors import NotFound
-from ticketbook.domain.schemas import Concert, ErrorBody, ItemEnvelope, ListEnvelope
+from ticketbook.domain.schemas import (
+    Concert,
+    ConcertAvailability,
+    ErrorBody,
+    ItemEnvelope,
+    ListEnvelope,
+)
 from ticketbook.http.deps import Services, parse_id
 from ticketbook.http.responses import json_response
 
@@ -29,3 +35,16 @@ async def get_concert(concert_id: str, services: Services) -> Response:
     if concert is None:
         raise NotFound("Concert not found")
     return json_response(200, {"success": True, "data": concert})
+
+
+@router.get(
+    "/concerts/{concert_id}/availability",
+    response_model=ItemEnvelope[ConcertAvailability],
+    responses={404: {"model": ErrorBody}},
+)
+async def get_availability(concert_id: str, services: Services) -> Response:
+    """The live ticket counts of a concert's tiers (the brief's availability route)."""
+    concert = await catalog.concert_wire(services.catalog_db, parse_id(concert_id, "Concert"))
+    if concert is None:
+        raise NotFound("Concert not found")
+    return json_response(200, {"success": True, "data": catalog.availability_wire(concert)})

@@ -3,7 +3,8 @@
 - concerts: `updated_at`, `timezone` (IANA; existing concerts get 'UTC');
 - ticket_tiers: `created_at`, `updated_at`;
 - bookings: `idempotency_key`, the key the client sent (existing bookings get theirs from
-  idempotency_keys);
+  idempotency_keys), and the booking snapshots keys remember gain it and `updatedAt` (the
+  booking's creation time for answers given before), so old answers still replay;
 - refunds: money owed back, retried until the provider answers. Existing payments that were
   captured for a booking that is not confirmed and never marked refunded are owed now.
 
@@ -38,6 +39,15 @@ UPDATE bookings b SET idempotency_key = k.key
  WHERE k.booking_id = b.id
 """
 
+SNAPSHOT_FIELDS_SQL = """
+UPDATE idempotency_keys
+   SET booking_snapshot = booking_snapshot
+       || jsonb_build_object('idempotencyKey', key,
+                             'updatedAt', coalesce(booking_snapshot -> 'updatedAt',
+                                                   booking_snapshot -> 'createdAt'))
+ WHERE booking_snapshot IS NOT NULL
+"""
+
 # Captured and kept although the booking is not confirmed: owed back.
 BACKFILL_OWED_REFUNDS_SQL = """
 INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)
@@ -61,6 +71,7 @@ def upgrade() -> None:
     op.add_column("ticket_tiers", _timestamp("updated_at"))
     op.add_column("bookings", sa.Column("idempotency_key", sa.UUID(), nullable=True))
     op.execute(BACKFILL_BOOKING_KEYS_SQL)
+    op.execute(SNAPSHOT_FIELDS_SQL)
 
     op.create_table(
         "refunds",
@@ -108,6 +119,10 @@ def downgrade() -> None:
     op.drop_index("ix_refunds_booking_id", table_name="refunds")
     op.drop_index("ix_refunds_pending_next_attempt_at", table_name="refunds")
     op.drop_table("refunds")
+    op.execute(
+        "UPDATE idempotency_keys SET booking_snapshot = booking_snapshot - 'idempotencyKey'"
+        " - 'updatedAt' WHERE booking_snapshot IS NOT NULL"
+    )
     op.drop_column("bookings", "idempotency_key")
     op.drop_column("ticket_tiers", "updated_at")
     op.drop_column("ticket_tiers", "created_at")
