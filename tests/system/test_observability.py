@@ -35,6 +35,8 @@ def test_metrics_count_every_worker(db_url: str, start_server: ServerFactory) ->
         TICKETBOOK_PAYMENT_SUCCESS_RATE="0.5",
         TICKETBOOK_PAYMENT_TIMEOUT_SHARE="0",
         TICKETBOOK_PAYMENT_ERROR_SHARE="0",
+        # One fan books twelve tickets here; the cap (10 by default) is not the subject.
+        TICKETBOOK_MAX_TICKETS_PER_CONCERT="12",
     )
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         _, auth = guest_identity(client)

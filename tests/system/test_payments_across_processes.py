@@ -28,6 +28,8 @@ def test_sigkill_between_hold_and_settle_loses_nothing(
         TICKETBOOK_PAYMENT_LATENCY_MS="30000",
         TICKETBOOK_HOLD_SECONDS="2",
         TICKETBOOK_REAPER_INTERVAL_S="600",
+        # One fan holds 8 x 2 tickets here; the cap (10 by default) is not the subject.
+        TICKETBOOK_MAX_TICKETS_PER_CONCERT="16",
     )
     client = httpx.Client(base_url=slow.base_url, timeout=60)
     _, auth = guest_identity(client)
