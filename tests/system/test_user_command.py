@@ -1,9 +1,17 @@
 """`ticketbook user create`: the operator's way to make accounts, and the only way to make an
-organizer."""
+organizer.
+
+The command runs as a real subprocess (that is what is tested); what the account can then do
+is checked through the app in-process, so no server process is started for it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
+import pytest
 
 from tests.support.accounts import (
     PASSWORD,
@@ -12,7 +20,20 @@ from tests.support.accounts import (
     register,
     unique_email,
 )
+from tests.support.inprocess import InProcessApp, InProcessClient, app_settings
 from tests.support.inventory import fetch
+
+
+@pytest.fixture(scope="module")
+def app(shared_db: str, data_dir: Path) -> Iterator[InProcessApp]:
+    with InProcessApp(shared_db, app_settings(data_dir)) as app:
+        yield app
+
+
+@pytest.fixture
+def client(app: InProcessApp) -> Iterator[InProcessClient]:
+    with app.client() as c:
+        yield c
 
 
 def role_of(url: str, email: str) -> str | None:
