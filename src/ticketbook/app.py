@@ -15,6 +15,8 @@ from ticketbook import __version__
 from ticketbook.api import mount as api
 from ticketbook.api.errors import render_api_error
 from ticketbook.http.errors import install_error_handlers
+from ticketbook.http.forwarded import ForwardedHeaders, TrustedProxies
+from ticketbook.http.hygiene import HeadAsGet, RelativeRedirects
 from ticketbook.http.limits import BodySizeLimit
 from ticketbook.http.responses import json_response
 from ticketbook.http.security_headers import SecurityHeaders
@@ -28,10 +30,15 @@ from ticketbook.web.errors import render_page_error
 
 
 class TicketBookApp(FastAPI):
+    trusted_proxies = TrustedProxies.parse(Settings().forwarded_allow_ips)
+
     def build_middleware_stack(self) -> ASGIApp:
         # Security headers go outside everything, Starlette's ServerErrorMiddleware included:
-        # that one answers a 500 straight to the server, past any add_middleware() layer.
-        return SecurityHeaders(super().build_middleware_stack())
+        # that one answers a 500 straight to the server, past any add_middleware() layer. The
+        # client's address and scheme (from trusted proxies) are settled before anything else.
+        return ForwardedHeaders(
+            SecurityHeaders(super().build_middleware_stack()), self.trusted_proxies
+        )
 
 
 def build_app(
@@ -63,7 +70,11 @@ def build_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.trusted_proxies = TrustedProxies.parse(settings.forwarded_allow_ips)
     install_error_handlers(app, api=render_api_error, pages=render_page_error)
+    # Innermost: HEAD runs the GET route; redirects name no host the request made up.
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it wraps everything: every answer gets a request id and is counted.
     app.add_middleware(RequestObserver, access_log=settings.access_log)

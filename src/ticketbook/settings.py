@@ -29,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ticketbook.http.forwarded import TrustedProxies
+
 ENVIRONMENTS = ("development", "production")
 
 RATE_RULE_NAMES = (
@@ -81,7 +83,13 @@ def _expand(path: Path | None) -> Path | None:
     return None if path is None else path.expanduser()
 
 
+def _proxy_list(value: str) -> str:
+    TrustedProxies.parse(value)  # ValueError names the entry that is not an address
+    return value
+
+
 Flag = Annotated[bool, BeforeValidator(_flag)]
+ProxyList = Annotated[str, AfterValidator(_proxy_list)]
 UserPath = Annotated[Path, AfterValidator(_expand)]
 
 
@@ -546,15 +554,17 @@ class Settings(_Group):
         doc="a file holding the signing key instead (whitespace stripped). In production it "
         "must lie outside the source checkout. Not together with `TICKETBOOK_SECRET_KEY`.",
     )
-    forwarded_allow_ips: str = _setting(
+    forwarded_allow_ips: ProxyList = _setting(
         "TICKETBOOK_FORWARDED_ALLOW_IPS",
         "127.0.0.1",
         group=SERVER,
-        doc="proxies whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed "
-        "(comma-separated addresses, or `*` for any: only when nothing else can reach the "
-        "port). Passed to uvicorn as `forwarded_allow_ips`, with proxy headers on. The scheme "
-        "they report decides `Strict-Transport-Security` and the session cookie's `Secure` "
-        "flag: see [HTTPS behind a proxy](#security-headers-and-https-behind-a-proxy).",
+        doc="proxies whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed: "
+        "comma-separated addresses and networks (`10.0.0.0/8`), `*` for any peer (one hop: "
+        "only when nothing else can reach the port), or `none`. The client is the first "
+        "address from the right of `X-Forwarded-For` that is not one of them; a malformed one "
+        "is ignored. The scheme they report decides `Strict-Transport-Security` and the "
+        "session cookie's `Secure` flag: see "
+        "[HTTPS behind a proxy](#security-headers-and-https-behind-a-proxy).",
     )
     max_body_bytes: int = _setting(
         "TICKETBOOK_MAX_BODY_BYTES",

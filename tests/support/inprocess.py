@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ticketbook.app import build_app
 from ticketbook.payments.gateway import PaymentGateway
@@ -142,8 +141,8 @@ class InProcessApp:
             gateway=gateway,
             run_background_jobs=run_background_jobs,
         )
-        # What uvicorn puts in front of the app in `ticketbook serve` (proxy_headers=True).
-        self.asgi = ProxyHeadersMiddleware(self.app, trusted_hosts=settings.forwarded_allow_ips)
+        # The app reads X-Forwarded-For/-Proto itself (http/forwarded.py), as under `serve`.
+        self.asgi = self.app
         self._root: TestClient | None = None
 
     def start(self) -> InProcessApp:

@@ -111,10 +111,9 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
         access_log=False,
         log_config=logging_config(),
         timeout_graceful_shutdown=settings.graceful_timeout_s,
-        # X-Forwarded-Proto/-For count only from these proxies: the scheme decides HSTS and
-        # the session cookie's Secure flag.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # The app reads X-Forwarded-Proto/-For itself, from TICKETBOOK_FORWARDED_ALLOW_IPS
+        # only (http/forwarded.py): uvicorn's own reading would take any text as an address.
+        proxy_headers=False,
     )
     shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -14,6 +14,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ticketbook.domain.errors import (
@@ -70,6 +71,11 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     TimeoutError,
 )
 
+# FastAPI's answer to a JSON body that json.loads raised on with anything but a JSONDecodeError
+# (the error it raised is its __cause__): invalid UTF-8, nesting past the recursion limit, an
+# integer past Python's 4300 digits. Answered as the validation error it is, in words.
+BODY_PARSE_DETAIL = "There was an error parsing the body"
+
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
 
@@ -99,6 +105,16 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _unparseable(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeError):
+        return "Request body is not valid UTF-8"
+    if isinstance(cause, RecursionError):
+        return "Request body is nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "Request body has a number with too many digits"
+    return "Request body could not be parsed"
+
+
 def failure_for(request: Request, exc: Exception) -> Failure:
     """The one mapping from anything a handler raised to what the caller is told."""
     if isinstance(exc, DomainError):
@@ -111,6 +127,18 @@ def failure_for(request: Request, exc: Exception) -> Failure:
         return Failure(400, "VALIDATION_ERROR", _describe(errors), details=errors, public=False)
     if isinstance(exc, UnsupportedMediaType):
         return Failure(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json")
+    if (
+        isinstance(exc, StarletteHTTPException)
+        and exc.status_code == 400
+        and exc.detail == BODY_PARSE_DETAIL
+    ):
+        message = _unparseable(exc.__cause__)
+        details = [{"loc": ["body"], "msg": message, "type": "body_unparseable"}]
+        return Failure(400, "VALIDATION_ERROR", message, details=details)
+    if isinstance(exc, ClientDisconnect):
+        # The client went away (or was cut off by a timeout) before its body arrived: nobody
+        # reads this answer, and it is not our error.
+        return Failure(400, "CLIENT_DISCONNECTED", "The request body did not arrive", public=False)
     if isinstance(exc, StarletteHTTPException):
         code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         headers = dict(exc.headers) if exc.headers else None
@@ -152,6 +180,7 @@ def install_error_handlers(app: FastAPI, *, api: Renderer, pages: Renderer) -> N
         RequestValidationError,
         UnsupportedMediaType,
         StarletteHTTPException,
+        ClientDisconnect,
         *UNAVAILABLE_ERRORS,
         Exception,
     )
