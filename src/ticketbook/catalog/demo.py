@@ -1,10 +1,12 @@
 """Demo data: the brief's five concerts, each with VIP, FRONT_ROW and GA tiers (its SQL is in
-``catalog/queries.py``)."""
+``catalog/queries.py``). Each venue carries its real IANA time zone, and each concert starts
+at 19:30 on the venue's clock (DST included), some weeks from today."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -14,6 +16,8 @@ from ticketbook.domain.enums import TierType
 
 CURRENCY = "USD"
 PRICES_CENTS = {TierType.VIP: 10000, TierType.FRONT_ROW: 5000, TierType.GA: 1000}
+# Doors at half past seven, local time at the venue.
+LOCAL_START = time(19, 30)
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class DemoConcert:
     name: str
     artist: str
     venue: str
+    timezone: str  # the venue's IANA zone
     description: str
     days_ahead: int
     quantities: dict[TierType, int]
@@ -31,6 +36,7 @@ DEMO_CONCERTS = (
         "Midnight Echoes World Tour",
         "The Midnight Echoes",
         "Madison Square Garden, New York",
+        "America/New_York",
         "Synth-rock anthems under a full light show.",
         21,
         {TierType.VIP: 50, TierType.FRONT_ROW: 150, TierType.GA: 1500},
@@ -39,6 +45,7 @@ DEMO_CONCERTS = (
         "Neon Skyline Live",
         "Neon Skyline",
         "The O2 Arena, London",
+        "Europe/London",
         "Two hours of electro-pop and a skyline of lasers.",
         35,
         {TierType.VIP: 100, TierType.FRONT_ROW: 200, TierType.GA: 2000},
@@ -47,6 +54,7 @@ DEMO_CONCERTS = (
         "Jazz After Dark",
         "Ella Park Quartet",
         "Blue Note Hall, Chicago",
+        "America/Chicago",
         "An intimate night of standards and new arrangements.",
         49,
         {TierType.VIP: 30, TierType.FRONT_ROW: 120, TierType.GA: 1000},
@@ -55,6 +63,7 @@ DEMO_CONCERTS = (
         "Summer Bass Festival",
         "DJ Solstice & Friends",
         "Red Rocks Amphitheatre, Colorado",
+        "America/Denver",
         "Open-air bass music from sunset to midnight.",
         63,
         {TierType.VIP: 80, TierType.FRONT_ROW: 180, TierType.GA: 1800},
@@ -63,11 +72,21 @@ DEMO_CONCERTS = (
         "Symphony of the Stars",
         "Metropolitan Philharmonic",
         "Sydney Opera House",
+        "Australia/Sydney",
         "Film scores and cosmic classics with full orchestra.",
         77,
         {TierType.VIP: 10, TierType.FRONT_ROW: 100, TierType.GA: 1200},
     ),
 )
+
+
+def starts_at(concert: DemoConcert, now: datetime | None = None) -> datetime:
+    """19:30 at the venue, ``days_ahead`` days after today there (today by the venue's
+    calendar: in Sydney it may already be tomorrow). None of the zones changes its clocks in
+    the evening, so the local time always exists and is never ambiguous."""
+    zone = ZoneInfo(concert.timezone)
+    today = (now or datetime.now(zone)).astimezone(zone).date()
+    return datetime.combine(today + timedelta(days=concert.days_ahead), LOCAL_START, zone)
 
 
 class SeedRefused(RuntimeError):
@@ -88,7 +107,6 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
                 "everything (bookings included) and load the demo data again"
             )
         await conn.execute(queries.TRUNCATE_ALL_SQL if reset else queries.TRUNCATE_CATALOG_SQL)
-        now = datetime.now(UTC).replace(hour=19, minute=30, second=0, microsecond=0)
         for concert in DEMO_CONCERTS:
             concert_id = await conn.fetchval(
                 queries.INSERT_DEMO_CONCERT_SQL,
@@ -96,7 +114,8 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
                 concert.artist,
                 concert.venue,
                 concert.description,
-                now + timedelta(days=concert.days_ahead),
+                starts_at(concert),
+                concert.timezone,
             )
             await conn.executemany(
                 queries.INSERT_TIER_SQL,

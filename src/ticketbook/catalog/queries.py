@@ -55,8 +55,8 @@ TRUNCATE_CATALOG_SQL = (
 # --reset: everything, accounts, sessions and rate-limit counters included.
 TRUNCATE_ALL_SQL = TRUNCATE_CATALOG_SQL + ", auth_sessions, rate_limit_buckets, users"
 # A demo concert (no organizer).
-#   $1 name, $2 artist, $3 venue, $4 description, $5 starts at
+#   $1 name, $2 artist, $3 venue, $4 description, $5 starts at, $6 the venue's IANA zone
 INSERT_DEMO_CONCERT_SQL = """
-INSERT INTO concerts (name, artist, venue, description, starts_at)
-VALUES ($1, $2, $3, $4, $5) RETURNING id
+INSERT INTO concerts (name, artist, venue, description, starts_at, timezone)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
 """
