@@ -572,6 +572,45 @@ class Settings(_Group):
         group=SERVER,
         doc="larger request bodies get 413 before they are read",
     )
+    max_header_bytes: int = _setting(
+        "TICKETBOOK_MAX_HEADER_BYTES",
+        16 * 1024,
+        group=SERVER,
+        ge=1024,
+        le=1024 * 1024,
+        shown="{default} (16 KiB)",
+        doc="longest request line plus headers; a longer head gets 431 once this much is read "
+        "(Node's and h11's default)",
+    )
+    header_timeout_s: float = _setting(
+        "TICKETBOOK_HEADER_TIMEOUT_S",
+        10.0,
+        group=SERVER,
+        gt=0,
+        le=3600,
+        doc="a request's line and headers must arrive within this many seconds of the "
+        "connection opening (or of the request's first byte on a kept-alive connection); "
+        "else 408 and the connection is closed (an idle new connection just closed)",
+    )
+    body_timeout_s: float = _setting(
+        "TICKETBOOK_BODY_TIMEOUT_S",
+        30.0,
+        group=SERVER,
+        gt=0,
+        le=3600,
+        doc="a request's body must arrive within this many seconds of its headers; else 408 "
+        "and the connection is closed",
+    )
+    keep_alive_timeout_s: int = _setting(
+        "TICKETBOOK_KEEP_ALIVE_TIMEOUT_S",
+        5,
+        group=SERVER,
+        ge=1,
+        le=3600,
+        doc="an idle kept-alive connection is closed after this many whole seconds (uvicorn's "
+        "`timeout_keep_alive`). Behind a proxy that reuses connections, make it longer than "
+        "the proxy's idle timeout",
+    )
     graceful_timeout_s: int = _setting(
         "TICKETBOOK_GRACEFUL_TIMEOUT_S",
         10,

@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> int:
     import uvicorn
 
+    from ticketbook.http.protocol import GuardedHttpToolsProtocol
+
     ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
     if args.seed_if_empty:
         created = asyncio.run(_seed(database_url, reset=False, if_empty=True))
@@ -107,7 +109,10 @@ def _serve(settings: Settings, args: argparse.Namespace, database_url: str) -> i
         port=port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with the limits it lacks: 431 past TICKETBOOK_MAX_HEADER_BYTES, 408 past
+        # the header and body timeouts (docs/operations.md has the measurements).
+        http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=settings.keep_alive_timeout_s,
         access_log=False,
         log_config=logging_config(),
         timeout_graceful_shutdown=settings.graceful_timeout_s,
