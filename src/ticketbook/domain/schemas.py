@@ -6,10 +6,20 @@ Field names are snake_case in Python and camelCase on the wire, as in the brief'
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    computed_field,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from ticketbook.domain.enums import (
@@ -225,8 +235,33 @@ class NewConcert(ApiModel):
     venue: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     description: Annotated[StrictStr, Field(max_length=2000)] = ""
     date: datetime
+    timezone: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="The venue's IANA time zone, e.g. 'America/New_York'; pages show "
+            "the concert's date and time in it",
+        ),
+    ] = "UTC"
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     ticket_tiers: Annotated[list[NewTier], Field(min_length=1, max_length=3)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zones = known_time_zones()
+        if value in zones:
+            return value
+        close = next((z for z in zones if z.lower() == value.lower()), None)
+        hint = f"did you mean '{close}'?" if close else "e.g. 'America/New_York' or 'UTC'"
+        raise ValueError(f"'{value}' is not an IANA time zone name; {hint}")
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names this system's zone database has (read once: it scans files)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 class TierSales(ApiModel):

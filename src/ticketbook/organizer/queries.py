@@ -12,10 +12,11 @@ PAID_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CANCELLED)
 
 # A new concert, owned by the organizer who creates it; its tiers follow in the same
 # transaction.
-#   $1 name, $2 artist, $3 venue, $4 description, $5 starts at, $6 organizer id
+#   $1 name, $2 artist, $3 venue, $4 description, $5 starts at, $6 organizer id,
+#   $7 the venue's IANA zone
 INSERT_CONCERT_SQL = """
-INSERT INTO concerts (name, artist, venue, description, starts_at, organizer_id)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+INSERT INTO concerts (name, artist, venue, description, starts_at, organizer_id, timezone)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
 """
 
 # Each tier, all of it on sale: the catalog's statement (the demo data uses it too).

@@ -41,7 +41,10 @@ def _check_text(**fields: str) -> None:
 
 async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> Concert:
     if new.date.tzinfo is None:
-        raise InvalidInput("date needs a time zone, e.g. 2027-06-01T20:00:00Z")
+        raise InvalidInput(
+            "date needs a UTC offset, e.g. 2027-06-01T20:00:00Z or 2027-06-01T20:00:00-04:00 "
+            "(timezone names the venue's zone the pages show it in)"
+        )
     try:
         # The database stores UTC: 9999-12-31T23:59-01:00 is in the year 10000 there.
         starts_at = new.date.astimezone(UTC)
@@ -64,6 +67,7 @@ async def create_concert(db: Database, organizer: Identity, new: NewConcert) -> 
             new.description,
             starts_at,
             organizer.user_id,
+            new.timezone,
         )
         await conn.executemany(
             queries.INSERT_TIER_SQL,
