@@ -40,17 +40,29 @@ def doctor(url: str, stuck_grace_s: float = 60.0) -> Report:
     return run(_with_conn(url, lambda c: diagnose(c, stuck_grace_s)))
 
 
-def make_concert(url: str, quantities: dict[str, int], price_cents: int = 1000) -> dict[str, Any]:
-    """Create one upcoming concert with the given tiers; return its id and tier ids."""
+def make_concert(
+    url: str,
+    quantities: dict[str, int],
+    price_cents: int = 1000,
+    *,
+    timezone: str = "UTC",
+    starts_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Create one upcoming concert with the given tiers (at the venue's IANA ``timezone``,
+    starting at ``starts_at`` or in 30 days); return its id and tier ids."""
 
     async def create(conn: asyncpg.Connection) -> dict[str, Any]:
+        # The zone only when one is asked for: migration tests build concerts on schemas from
+        # before concerts had one.
+        zone = (", timezone", ", $5") if timezone != "UTC" else ("", "")
         concert_id = await conn.fetchval(
-            "INSERT INTO concerts (name, artist, venue, starts_at) VALUES ($1, $2, $3, $4) "
-            "RETURNING id",
+            f"INSERT INTO concerts (name, artist, venue, starts_at{zone[0]}) "
+            f"VALUES ($1, $2, $3, $4{zone[1]}) RETURNING id",
             f"Test concert {uuid.uuid4().hex[:6]}",
             "Test Artist",
             "Test Venue",
-            datetime.now(UTC) + timedelta(days=30),
+            starts_at or datetime.now(UTC) + timedelta(days=30),
+            *((timezone,) if zone[0] else ()),
         )
         tiers = {}
         for tier_type, quantity in quantities.items():

@@ -73,6 +73,9 @@ def _environment() -> Environment:
         long_date=views.long_date,
         short_date=views.short_date,
         time_of_day=views.time_of_day,
+        venue_time=views.venue_time,
+        long_venue_time=views.long_venue_time,
+        local_time=views.local,
         reference=views.reference,
     )
     return env

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING, BookingStatus, TierType
 from ticketbook.domain.schemas import Concert, TicketTier
@@ -68,18 +70,71 @@ def money(cents: int, currency: str) -> str:
     return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
-def long_date(moment: datetime) -> str:
-    """'Saturday 12 December 2026'"""
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+# Every date and time a page shows is in the venue's zone (the concert's `timezone`), named
+# by its abbreviation ("19:30 EST"): the fan needs the doors' local time, wherever they read it.
+UTC_ZONE = ZoneInfo("UTC")
 
 
-def short_date(moment: datetime) -> str:
-    """'Sat 12 Dec 2026'"""
-    return f"{moment:%a} {moment.day} {moment:%b %Y}"
+@lru_cache(maxsize=512)
+def venue_zone(name: str | None) -> ZoneInfo:
+    """The zone of that IANA name; UTC for a name this system's zone database doesn't know
+    (a page shows a labelled UTC time rather than failing on one odd row)."""
+    if not name:
+        return UTC_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return UTC_ZONE
 
 
-def time_of_day(moment: datetime) -> str:
-    return f"{moment:%H:%M} {moment.tzname() or 'UTC'}"
+def local(moment: datetime, zone: str | None) -> datetime:
+    """The moment as the clock at the venue shows it (a naive moment is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(venue_zone(zone))
+
+
+def zone_abbreviation(moment: datetime) -> str:
+    """'EST', 'EDT', 'AEDT', 'GMT', 'UTC'; where the zone database has no letters for a zone
+    (it writes '-03'), the offset: 'UTC-3', 'UTC+5:30'."""
+    name = moment.tzname()
+    if name and name[0] not in "+-":
+        return name
+    offset = moment.utcoffset()
+    if offset is None:
+        return "UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}:{rest:02d}" if rest else f"UTC{sign}{hours}"
+
+
+def long_date(moment: datetime, zone: str | None) -> str:
+    """'Saturday 12 December 2026', the date at the venue"""
+    m = local(moment, zone)
+    return f"{m:%A} {m.day} {m:%B %Y}"
+
+
+def short_date(moment: datetime, zone: str | None) -> str:
+    """'Sat 12 Dec 2026', the date at the venue"""
+    m = local(moment, zone)
+    return f"{m:%a} {m.day} {m:%b %Y}"
+
+
+def time_of_day(moment: datetime, zone: str | None) -> str:
+    """'19:30 EST', the time at the venue and its zone's abbreviation"""
+    m = local(moment, zone)
+    return f"{m:%H:%M} {zone_abbreviation(m)}"
+
+
+def venue_time(moment: datetime, zone: str | None) -> str:
+    """'Wed 23 Dec 2026 · 19:30 EST'"""
+    return f"{short_date(moment, zone)} · {time_of_day(moment, zone)}"
+
+
+def long_venue_time(moment: datetime, zone: str | None) -> str:
+    """'Wednesday 23 December 2026 · 19:30 EST'"""
+    return f"{long_date(moment, zone)} · {time_of_day(moment, zone)}"
 
 
 def max_quantity(tier: TicketTier) -> int:
