@@ -67,7 +67,13 @@ def booking_engine(
 def accounts_service(
     settings: Settings, db: Database, signer: TokenSigner, limiter: RateLimiter | None
 ) -> Accounts:
-    return Accounts(db=db, session_ttl_s=settings.session_ttl_s, signer=signer, limiter=limiter)
+    return Accounts(
+        db=db,
+        session_ttl_s=settings.session_ttl_s,
+        signer=signer,
+        limiter=limiter,
+        ticket_cap=settings.limits.max_tickets_per_concert,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -99,14 +105,21 @@ async def open_services(
             stack.push_async_callback(read_db.close)
         payment_gateway = gateway or SimulatedGateway(settings.payment)
         limiter = RateLimiter(db, settings.limits)
+        engine = booking_engine(settings, db, payment_gateway, limiter)
         live: AvailabilityHub | None = None
         if run_background_jobs:
-            # One LISTEN connection per process feeds every open concert page.
+            # One LISTEN connection per process feeds every open concert page, and wakes
+            # the requests waiting for held tickets when another process releases some.
             live = await start_live_hub(dsn, settings)
+            live.add_listener(engine.releases.on_counts)
             stack.push_async_callback(live.stop)
             for job in (
                 run_reaper(
-                    db, payment_gateway, settings.reaper_interval_s, settings.reaper_batch_size
+                    db,
+                    payment_gateway,
+                    settings.reaper_interval_s,
+                    settings.reaper_batch_size,
+                    engine.releases,
                 ),
                 run_pruner(db),
             ):
@@ -115,7 +128,7 @@ async def open_services(
             settings=settings,
             db=db,
             gateway=payment_gateway,
-            engine=booking_engine(settings, db, payment_gateway, limiter),
+            engine=engine,
             accounts=accounts_service(settings, db, signer, limiter),
             signer=signer,
             limiter=limiter,

@@ -36,10 +36,12 @@ ENVIRONMENTS = ("development", "production")
 RATE_RULE_NAMES = (
     "login_per_account",
     "login_per_address",
+    "login_per_account_all_addresses",
     "register_per_account",
     "register_per_address",
     "booking_per_account",
     "booking_per_address",
+    "guest_per_address",
 )
 
 # The reference table (docs/configuration.md) each setting is listed in.
@@ -404,12 +406,20 @@ class LimitSettings(_Group):
     login_per_account: Rule = _setting(
         "TICKETBOOK_RATE_LOGIN_PER_ACCOUNT",
         RateRule(10, 300),
-        doc="sign-in attempts for one email, from anywhere",
+        doc="sign-in attempts for one email from one address; a right password starts the "
+        "count again. Failures from other addresses never lock the owner out.",
     )
     login_per_address: Rule = _setting(
         "TICKETBOOK_RATE_LOGIN_PER_ADDRESS",
         RateRule(30, 60),
         doc="sign-in attempts from one address, for any email",
+    )
+    login_per_account_all_addresses: Rule = _setting(
+        "TICKETBOOK_RATE_LOGIN_PER_ACCOUNT_ALL_ADDRESSES",
+        RateRule(50, 3600),
+        doc="sign-in attempts for one email from all addresses together. Over it, an address "
+        "that has failed for that email in its `TICKETBOOK_RATE_LOGIN_PER_ACCOUNT` window may "
+        "not try again until that window ends; an address that has not failed still signs in",
     )
     register_per_account: Rule = _setting(
         "TICKETBOOK_RATE_REGISTER_PER_ACCOUNT",
@@ -428,6 +438,13 @@ class LimitSettings(_Group):
         "TICKETBOOK_RATE_BOOKING_PER_ADDRESS",
         RateRule(600, 60),
         doc="booking requests from one address",
+    )
+    guest_per_address: Rule = _setting(
+        "TICKETBOOK_RATE_GUEST_PER_ADDRESS",
+        RateRule(30, 3600),
+        doc="new guests from one address: `POST /api/auth/guest`, and a page visitor's first "
+        "booking (which creates its guest). Behind a shared address (a venue's Wi-Fi, carrier "
+        "NAT) raise it",
     )
     max_tickets_per_concert: int = _setting(
         "TICKETBOOK_MAX_TICKETS_PER_CONCERT",

@@ -231,6 +231,6 @@ def test_not_enough_tickets_is_409(client: httpx.Client, world: dict[str, Any]) 
     assert response.status_code == 409
     assert response.json() == {
         "success": False,
-        "error": "NOT_ENOUGH_TICKETS",
+        "error": "SOLD_OUT",
         "message": "Not enough tickets left in this tier",
     }

@@ -93,7 +93,7 @@ def test_sold_out_answer_is_replayed(client: httpx.Client, shared_db: str) -> No
     key = str(uuid.uuid4())
     first = book(client, auth, tier_id, 2, key=key)
     assert first.status_code == 409
-    assert first.json()["error"] == "NOT_ENOUGH_TICKETS"
+    assert first.json()["error"] == "SOLD_OUT"
     replay = book(client, auth, tier_id, 2, key=key)
     assert (replay.status_code, replay.json()) == (409, first.json())
     assert tier_counts(shared_db, tier_id) == {"available": 1, "total": 1}

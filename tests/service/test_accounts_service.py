@@ -245,14 +245,25 @@ def test_roles_and_rate_limits(db_url: str) -> None:
         user_id, _ = await accounts.create_account(address, PASSWORD)
         assert await accounts.set_role(address.upper(), Role.ORGANIZER) == user_id
         assert await accounts.set_role(email(), Role.ORGANIZER) is None
-        for _ in range(2):
+        # The right password forgives its address's failures: signing in often never bites.
+        for _ in range(3):
             signed_in = await accounts.sign_in(
                 email=address, password=PASSWORD, address=ADDRESS, kind=SessionKind.API
             )
             assert signed_in.identity.role is Role.ORGANIZER
+        for _ in range(2):
+            with pytest.raises(InvalidCredentials):
+                await accounts.sign_in(
+                    email=address, password="not it at all", address=ADDRESS, kind=SessionKind.API
+                )
+        # Two failures from this address: it waits, even with the right password...
         with pytest.raises(RateLimited):
             await accounts.sign_in(
                 email=address, password=PASSWORD, address=ADDRESS, kind=SessionKind.API
             )
+        # ...while the owner, elsewhere, signs in.
+        await accounts.sign_in(
+            email=address, password=PASSWORD, address="192.0.2.8", kind=SessionKind.API
+        )
 
     run(db_url, scene, limits)

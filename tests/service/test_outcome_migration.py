@@ -39,9 +39,12 @@ def wire_booking(status: str) -> dict[str, Any]:
 
 def with_new_fields(body: dict[str, Any], key: uuid.UUID) -> dict[str, Any]:
     """The answer as it replays now: a booking gains the contract's idempotencyKey,
-    paymentStatus and updatedAt (an old booking's creation time)."""
+    paymentStatus and updatedAt (an old booking's creation time); "not enough tickets" is now
+    called SOLD_OUT."""
     if "booking" not in body:
-        return body
+        # The brief's 409 for too few tickets now says SOLD_OUT (beside ALL_HELD).
+        renamed = {"NOT_ENOUGH_TICKETS": "SOLD_OUT"}
+        return {**body, "error": renamed.get(body["error"], body["error"])}
     booking = body["booking"]
     payment = {"CONFIRMED": "SUCCESS", "FAILED": "FAILED", "EXPIRED": "FAILED"}
     added = {

@@ -28,6 +28,7 @@ async def _hold(conn: asyncpg.Connection, user: uuid.UUID, tier: uuid.UUID, quan
         600.0,
         uuid.uuid4(),
         CAP,
+        5.0,  # the longest a payment may take
     )
     assert row is not None
     return "held" if row["id"] is not None else str(row["refusal"])

@@ -29,7 +29,7 @@ from fastapi import FastAPI
 
 from ticketbook.app import build_app
 from ticketbook.payments.gateway import PaymentGateway
-from ticketbook.settings import Settings
+from ticketbook.settings import RATE_RULE_NAMES, Settings
 
 with warnings.catch_warnings():
     # Starlette would rather have "httpx2"; httpx is what the project locks and uses.
@@ -57,11 +57,7 @@ TEST_ENV = {
 }
 
 # Every rate rule's variable (TICKETBOOK_RATE_LOGIN_PER_ACCOUNT, ...).
-RATE_LIMIT_VARIABLES = tuple(
-    f"TICKETBOOK_RATE_{action}_PER_{who}"
-    for action in ("LOGIN", "REGISTER", "BOOKING")
-    for who in ("ACCOUNT", "ADDRESS")
-)
+RATE_LIMIT_VARIABLES = tuple(f"TICKETBOOK_RATE_{name.upper()}" for name in RATE_RULE_NAMES)
 
 # The address every in-process client connects from: the loopback, as over a real socket,
 # so X-Forwarded-For/-Proto are trusted exactly as `ticketbook serve` trusts them by default.

@@ -44,7 +44,7 @@ def test_last_tickets_race_never_oversells(db_url: str, start_server: ServerFact
     outcomes = _race(server.base_url, tier_id)
     statuses = Counter(o.status for o in outcomes)
     assert statuses == {200: TICKETS_LEFT, 409: CONCURRENT_BOOKINGS - TICKETS_LEFT}, statuses
-    assert all(o.body["error"] == "NOT_ENOUGH_TICKETS" for o in outcomes if o.status == 409)
+    assert all(o.body["error"] == "SOLD_OUT" for o in outcomes if o.status == 409)
     confirmed_ids = {o.body["booking"]["id"] for o in outcomes if o.status == 200}
     assert len(confirmed_ids) == TICKETS_LEFT
 

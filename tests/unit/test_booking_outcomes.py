@@ -43,6 +43,8 @@ def a_result(outcome: BookingOutcome) -> BookingResult:
     if outcome in SETTLED:
         reason = "card declined" if outcome is BookingOutcome.DECLINED else None
         return BookingResult(outcome, a_booking(outcome), reason)
+    if outcome is BookingOutcome.ALL_HELD:
+        return BookingResult(outcome, retry_after_s=3)
     return BookingResult(outcome)
 
 
@@ -50,7 +52,8 @@ EXPECTED_API = {
     BookingOutcome.CONFIRMED: (200, None),
     BookingOutcome.DECLINED: (402, None),
     BookingOutcome.EXPIRED: (402, None),
-    BookingOutcome.SOLD_OUT: (409, "NOT_ENOUGH_TICKETS"),
+    BookingOutcome.SOLD_OUT: (409, "SOLD_OUT"),
+    BookingOutcome.ALL_HELD: (409, "ALL_HELD"),
     BookingOutcome.CONCERT_OVER: (409, "CONCERT_STARTED"),
     BookingOutcome.TICKET_CAP: (409, "TICKET_LIMIT_REACHED"),
     BookingOutcome.IN_PROGRESS: (409, "REQUEST_IN_PROGRESS"),
@@ -64,6 +67,7 @@ EXPECTED_PANEL = {
     BookingOutcome.DECLINED: (402, "Payment declined"),
     BookingOutcome.EXPIRED: (402, "Your hold ran out"),
     BookingOutcome.SOLD_OUT: (409, "Not enough tickets left"),
+    BookingOutcome.ALL_HELD: (409, "try again in 3 seconds"),
     BookingOutcome.CONCERT_OVER: (409, "Tickets are off sale"),
     BookingOutcome.TICKET_CAP: (409, "at most 7 tickets for one concert"),
     BookingOutcome.IN_PROGRESS: (409, "Still processing"),

@@ -15,6 +15,7 @@ STATUS = {
     BookingOutcome.DECLINED: 402,
     BookingOutcome.EXPIRED: 402,
     BookingOutcome.SOLD_OUT: 409,
+    BookingOutcome.ALL_HELD: 409,
     BookingOutcome.CONCERT_OVER: 409,
     BookingOutcome.TICKET_CAP: 409,
     BookingOutcome.IN_PROGRESS: 409,
@@ -24,7 +25,12 @@ STATUS = {
 
 # (error code, message) for the outcomes that made no booking.
 REFUSALS = {
-    BookingOutcome.SOLD_OUT: ("NOT_ENOUGH_TICKETS", "Not enough tickets left in this tier"),
+    BookingOutcome.SOLD_OUT: ("SOLD_OUT", "Not enough tickets left in this tier"),
+    BookingOutcome.ALL_HELD: (
+        "ALL_HELD",
+        "The tickets left are held by payments in progress; some may come back if a payment "
+        "fails: retry after the time in Retry-After",
+    ),
     BookingOutcome.CONCERT_OVER: (
         "CONCERT_STARTED",
         "This concert has already started; tickets are off sale",
@@ -68,3 +74,10 @@ def booking_answer(result: BookingResult, *, ticket_cap: int) -> tuple[int, dict
         }
     error, message = REFUSALS[result.outcome]
     return status, {"success": False, "error": error, "message": message.format(cap=ticket_cap)}
+
+
+def booking_headers(result: BookingResult) -> dict[str, str] | None:
+    """Retry-After when the answer says "try again later"."""
+    if result.retry_after_s is not None:
+        return {"Retry-After": str(result.retry_after_s)}
+    return None

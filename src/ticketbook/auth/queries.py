@@ -3,9 +3,10 @@ Roles are interpolated from their enum (our own constants, never input)."""
 
 from __future__ import annotations
 
-from ticketbook.domain.enums import Role
+from ticketbook.domain.enums import BookingStatus, Role
 
 GUEST = Role.GUEST
+PENDING, CONFIRMED = BookingStatus.PENDING, BookingStatus.CONFIRMED
 
 # -- guests --------------------------------------------------------------------------------
 
@@ -17,6 +18,9 @@ INSERT_GUEST_SQL = f"INSERT INTO users (role) VALUES ('{GUEST}') RETURNING id"
 ENSURE_GUEST_SQL = (
     f"INSERT INTO users (id, role) VALUES ($1, '{GUEST}') ON CONFLICT (id) DO NOTHING"
 )
+
+# Whether a page session's guest has its row already (one primary-key lookup).
+GUEST_EXISTS_SQL = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"
 
 # -- accounts ------------------------------------------------------------------------------
 
@@ -33,16 +37,49 @@ FIND_ACCOUNT_SQL = "SELECT id, role, email, password_hash FROM users WHERE email
 #   $1 email, $2 role
 SET_ROLE_SQL = f"UPDATE users SET role = $2 WHERE email = $1 AND role <> '{GUEST}' RETURNING id"
 
-# -- a guest's bookings move into an account (one transaction, these four in order) --------
+# -- a guest's bookings move into an account (one transaction, in this order) -------------
 
 # Lock the guest row first: a hold in flight for the guest holds a key-share lock on it, so
-# we wait for it and move its booking too; a later one fails its foreign key once we delete.
+# we wait for it and see its booking too; a later one waits for us.
 LOCK_GUEST_SQL = f"SELECT id FROM users WHERE id = $1 AND role = '{GUEST}' FOR UPDATE"
-# $1 guest id, $2 account id.
-MOVE_BOOKINGS_SQL = "UPDATE bookings SET user_id = $2, updated_at = now() WHERE user_id = $1"
-# The keys go along, so a retried request still finds its answer.
-MOVE_KEYS_SQL = "UPDATE idempotency_keys SET user_id = $2 WHERE user_id = $1"
-# Then the guest goes, so its stateless token reaches nothing any more.
+# The guest's bookings, oldest first; live ones hold tickets and count against the cap.
+GUEST_BOOKINGS_SQL = f"""
+SELECT id, concert_id, quantity, status IN ('{PENDING}', '{CONFIRMED}') AS live
+  FROM bookings
+ WHERE user_id = $1
+ ORDER BY created_at, id
+"""
+# The account's tickets for one concert, under the hold statement's per-(user, concert) lock
+# (migration 0002), which this transaction then keeps until it commits.
+#   $1 account id, $2 concert id
+TICKETS_HELD_SQL = "SELECT tb_tickets_held($1, $2)"
+# $1 guest id, $2 account id, $3 the ids of the bookings that move.
+MOVE_BOOKINGS_SQL = """
+UPDATE bookings SET user_id = $2, updated_at = now() WHERE user_id = $1 AND id = ANY($3::uuid[])
+"""
+# The keys of the bookings that move go along, so a retried request still finds its answer;
+# keys of refused requests (no booking) go too when the guest goes ($4). The keys of bookings
+# that stay with the guest stay. A key the account has used itself already keeps the
+# account's answer: the guest's row for it is dropped (its booking moves all the same, and
+# still carries the key in bookings.idempotency_key), so UNIQUE (user_id, key) holds, even
+# against a hold by the account that claims the key while this runs.
+#   $1 guest id, $2 account id, $3 the ids of the bookings that move, $4 the guest goes
+MOVE_KEYS_SQL = """
+WITH moving AS (
+    DELETE FROM idempotency_keys
+     WHERE user_id = $1
+       AND (booking_id = ANY($3::uuid[]) OR (booking_id IS NULL AND $4::boolean))
+ RETURNING key, fingerprint, booking_id, outcome, booking_snapshot, failure_reason,
+           created_at, completed_at
+)
+INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, outcome, booking_snapshot,
+                              failure_reason, created_at, completed_at)
+SELECT $2, key, fingerprint, booking_id, outcome, booking_snapshot, failure_reason, created_at,
+       completed_at
+  FROM moving
+    ON CONFLICT (user_id, key) DO NOTHING
+"""
+# Then the guest goes (when nothing stayed with it), so its stateless token reaches nothing.
 DELETE_GUEST_SQL = f"DELETE FROM users WHERE id = $1 AND role = '{GUEST}'"
 
 # -- sign-in sessions ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from ticketbook.domain.enums import Role, SessionKind
 from ticketbook.domain.errors import EmailTaken, InvalidCredentials
 from ticketbook.observability.metrics import SIGN_INS
 from ticketbook.ratelimit.limiter import Action, RateLimiter
+from ticketbook.settings import LimitSettings
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ class SignedIn:
     token: str
     # Bookings a guest brought into the account it registered or signed in to.
     moved_bookings: int = 0
+    # Bookings that stayed with the guest (its token still reaches them): moving them would
+    # have taken the account past the per-concert ticket cap.
+    kept_bookings: int = 0
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What merging a guest into an account did."""
+
+    moved: int = 0
+    kept: int = 0
+
+
+# The per-concert cap when none is configured (the CLI): the setting's default.
+DEFAULT_TICKET_CAP: int = LimitSettings.model_fields["max_tickets_per_concert"].default
 
 
 @dataclass(frozen=True)
@@ -48,22 +64,37 @@ class Accounts:
     # Checks guest tokens. None for a tool that checks none (the CLI): `identify` then
     # knows only account sessions.
     signer: TokenSigner | None = None
-    # Counts sign-ins and sign-ups per account and client address (None: no limits).
+    # Counts sign-ins, sign-ups and new guests per account and client address (None: no
+    # limits).
     limiter: RateLimiter | None = None
+    # Most tickets one user may hold for one concert: a guest's bookings merge into an
+    # account only as far as this allows (the booking engine's cap, the same setting).
+    ticket_cap: int = DEFAULT_TICKET_CAP
 
     # -- guests ----------------------------------------------------------------------------
 
-    async def create_guest(self) -> uuid.UUID:
+    async def create_guest(self, address: str | None = None) -> uuid.UUID:
+        """A new guest; RateLimited when ``address`` has made too many lately."""
+        await self._count_guest(address)
         user_id: uuid.UUID = await self.db.fetchval(queries.INSERT_GUEST_SQL)
         return user_id
 
-    async def ensure_guest(self, user_id: uuid.UUID) -> None:
+    async def ensure_guest(self, user_id: uuid.UUID, address: str | None = None) -> None:
         """Create the guest row for a server-issued page session id, if it does not exist yet.
 
         The pages hand a first-time visitor a signed session id without writing anything; the
-        row is made when that visitor first books, so browsing stays read-only.
+        row is made when that visitor first books, so browsing stays read-only. Making it
+        counts as a new guest from ``address`` (RateLimited past the limit); a guest that
+        exists already costs one primary-key lookup and counts nothing.
         """
+        if await self.db.fetchval(queries.GUEST_EXISTS_SQL, user_id):
+            return
+        await self._count_guest(address)
         await self.db.execute(queries.ENSURE_GUEST_SQL, user_id)
+
+    async def _count_guest(self, address: str | None) -> None:
+        if self.limiter is not None:
+            await self.limiter.hit("guest", account=None, address=address)
 
     # -- who is calling --------------------------------------------------------------------
 
@@ -98,6 +129,12 @@ class Accounts:
         guest_id: uuid.UUID | None = None,
     ) -> tuple[uuid.UUID, int]:
         """Create the account; a guest's bookings move into it. (user id, bookings moved)."""
+        user_id, adopted = await self._create_account(email, password, role, guest_id)
+        return user_id, adopted.moved
+
+    async def _create_account(
+        self, email: str, password: str, role: Role, guest_id: uuid.UUID | None
+    ) -> tuple[uuid.UUID, Adoption]:
         email = normalize_email(email)
         check_password_policy(password, email)
         password_hash = await hash_password(password)
@@ -110,8 +147,12 @@ class Accounts:
                 raise EmailTaken(
                     "An account with this email already exists; sign in instead"
                 ) from None
-            moved = await _adopt_guest(conn, guest_id, user_id) if guest_id is not None else 0
-        return user_id, moved
+            adopted = (
+                await _adopt_guest(conn, guest_id, user_id, self.ticket_cap)
+                if guest_id is not None
+                else Adoption()
+            )
+        return user_id, adopted
 
     async def set_role(self, email: str, role: Role) -> uuid.UUID | None:
         """Give an existing account a role; None when there is no such account."""
@@ -135,9 +176,9 @@ class Accounts:
         move into it."""
         normalized = normalized_or_none(email)
         await self._count("register", email, normalized, address)
-        user_id, moved = await self.create_account(email, password, Role.FAN, guest_id)
+        user_id, adopted = await self._create_account(email, password, Role.FAN, guest_id)
         token = await self._open_session(user_id, kind)
-        return SignedIn(Identity(user_id, Role.FAN, normalized), token, moved)
+        return SignedIn(Identity(user_id, Role.FAN, normalized), token, adopted.moved, adopted.kept)
 
     async def sign_in(
         self,
@@ -149,22 +190,31 @@ class Accounts:
         guest_id: uuid.UUID | None = None,
     ) -> SignedIn:
         """Check the password and open a session; a guest signing in brings its bookings
-        along (which may take the account past the per-concert cap: nothing is refused for
-        that)."""
+        along, as far as the per-concert cap allows (the rest stay with the guest).
+
+        Counted per address, per (email, address) and per email from everywhere
+        (``RateLimiter.hit_sign_in``): failures from other addresses never stop the right
+        password from an address that is not failing. A right password forgives its own
+        address's failures."""
         normalized = normalized_or_none(email)
-        await self._count("login", email, normalized, address)
+        key = limit_key(email, normalized)
+        if self.limiter is not None:
+            await self.limiter.hit_sign_in(account=key, address=address)
         row = await self.db.fetchrow(queries.FIND_ACCOUNT_SQL, normalized) if normalized else None
         if not await verify_password(row["password_hash"] if row else None, password):
             SIGN_INS.labels("failed").inc()
             raise InvalidCredentials("Email or password is wrong")
         assert row is not None
         SIGN_INS.labels("ok").inc()
-        moved = 0
+        if self.limiter is not None:
+            await self.limiter.sign_in_succeeded(account=key, address=address)
+        adopted = Adoption()
         if guest_id is not None:
             async with self.db.connection() as conn, conn.transaction():
-                moved = await _adopt_guest(conn, guest_id, row["id"])
+                adopted = await _adopt_guest(conn, guest_id, row["id"], self.ticket_cap)
         token = await self._open_session(row["id"], kind)
-        return SignedIn(Identity(row["id"], Role(row["role"]), row["email"]), token, moved)
+        identity = Identity(row["id"], Role(row["role"]), row["email"])
+        return SignedIn(identity, token, adopted.moved, adopted.kept)
 
     async def sign_out(self, session_id: uuid.UUID) -> None:
         """Revoke a sign-in session: its token is refused from now on."""
@@ -184,12 +234,38 @@ class Accounts:
         return token
 
 
-async def _adopt_guest(conn: asyncpg.Connection, guest_id: uuid.UUID, user_id: uuid.UUID) -> int:
-    """Move a guest's bookings (and idempotency keys) into an account and delete the guest,
-    so its stateless token reaches nothing any more. Call inside a transaction."""
+async def _adopt_guest(
+    conn: asyncpg.Connection, guest_id: uuid.UUID, user_id: uuid.UUID, cap: int
+) -> Adoption:
+    """Move a guest's bookings (and their idempotency keys) into an account, never past the
+    per-concert cap. Call inside a transaction.
+
+    Per concert, the guest's live bookings (PENDING, CONFIRMED) move oldest first while the
+    account's tickets for that concert stay within ``cap`` (a booking that does not fit is
+    skipped, a later smaller one may still fit); finished ones (history, holding nothing)
+    always move. What doesn't fit stays with the guest: still valid, still paid for, reached
+    with the guest's token as before. The guest row is deleted only when nothing stays, so
+    its stateless token then reaches nothing.
+
+    ``tb_tickets_held`` takes the same per-(user, concert) lock as the hold statement and
+    keeps it until commit, so the account can't book past the cap while this runs. Concerts
+    are locked in id order, so two guests merging into one account can't deadlock.
+    """
     if not await conn.fetchval(queries.LOCK_GUEST_SQL, guest_id):
-        return 0
-    status = await conn.execute(queries.MOVE_BOOKINGS_SQL, guest_id, user_id)
-    await conn.execute(queries.MOVE_KEYS_SQL, guest_id, user_id)
-    await conn.execute(queries.DELETE_GUEST_SQL, guest_id)
-    return int(status.split()[-1])
+        return Adoption()
+    bookings = await conn.fetch(queries.GUEST_BOOKINGS_SQL, guest_id)
+    moving: list[uuid.UUID] = [b["id"] for b in bookings if not b["live"]]
+    kept: list[uuid.UUID] = []
+    for concert_id in sorted({b["concert_id"] for b in bookings if b["live"]}):
+        room = cap - int(await conn.fetchval(queries.TICKETS_HELD_SQL, user_id, concert_id))
+        for booking in (b for b in bookings if b["live"] and b["concert_id"] == concert_id):
+            if booking["quantity"] <= room:
+                moving.append(booking["id"])
+                room -= booking["quantity"]
+            else:
+                kept.append(booking["id"])
+    await conn.execute(queries.MOVE_BOOKINGS_SQL, guest_id, user_id, moving)
+    await conn.execute(queries.MOVE_KEYS_SQL, guest_id, user_id, moving, not kept)
+    if not kept:
+        await conn.execute(queries.DELETE_GUEST_SQL, guest_id)
+    return Adoption(moved=len(moving), kept=len(kept))

@@ -56,6 +56,8 @@ async def load_catalog(conn: asyncpg.Connection) -> Catalog:
 # The per-fan cap is checked in the raw hold too (it is part of the statement), set as high
 # as the benchmarked server's (bench/runner.py), so it never bites.
 RAW_SQL_TICKET_CAP = 1_000_000_000
+# The hold statement's bound on a payment in flight (it only matters when all is held).
+RAW_SQL_PAYMENT_DEADLINE_S = 4.0
 
 
 async def make_guests(target: Target, count: int) -> list[tuple[str, str]]:
@@ -236,6 +238,7 @@ async def raw_sql(
                         600.0,
                         uuid.uuid4(),
                         RAW_SQL_TICKET_CAP,
+                        RAW_SQL_PAYMENT_DEADLINE_S,
                     )
                 if row["id"] is None:
                     recorder.record(409, time.perf_counter() - started)

@@ -17,7 +17,8 @@ class BookingOutcome(StrEnum):
     CONFIRMED = "confirmed"  # paid within the hold
     DECLINED = "declined"  # payment not taken (declined, timed out, provider error)
     EXPIRED = "expired"  # the hold ran out before the payment settled; any charge refunded
-    SOLD_OUT = "sold_out"  # fewer tickets left than asked for
+    SOLD_OUT = "sold_out"  # fewer tickets left than asked for, and none held by payments
+    ALL_HELD = "all_held"  # enough only once payments in flight fail, and they did not in time
     CONCERT_OVER = "concert_over"  # the concert has started: off sale
     TICKET_CAP = "ticket_cap"  # the fan would hold more than the per-concert cap
     UNKNOWN_TIER = "unknown_tier"
@@ -31,11 +32,10 @@ class BookingOutcome(StrEnum):
 
 # A booking was held and then settled into one of these.
 SETTLED = frozenset({BookingOutcome.CONFIRMED, BookingOutcome.DECLINED, BookingOutcome.EXPIRED})
-# What an idempotency key may remember (the schema's CHECK; IN_PROGRESS and KEY_REUSED are
-# answers about the key itself and are never stored).
-STORED_OUTCOMES = tuple(
-    o for o in BookingOutcome if o not in (BookingOutcome.IN_PROGRESS, BookingOutcome.KEY_REUSED)
-)
+# What an idempotency key may remember (the schema's CHECK). IN_PROGRESS and KEY_REUSED are
+# answers about the key itself, and ALL_HELD says "retry": none of them is final.
+NOT_STORED = (BookingOutcome.IN_PROGRESS, BookingOutcome.KEY_REUSED, BookingOutcome.ALL_HELD)
+STORED_OUTCOMES = tuple(o for o in BookingOutcome if o not in NOT_STORED)
 
 SETTLED_STATUS = {
     BookingOutcome.CONFIRMED: BookingStatus.CONFIRMED,
@@ -52,6 +52,8 @@ class BookingResult:
     booking: Booking | None = None
     # Why a payment failed ("card declined", "payment provider timed out"...), if it did.
     failure_reason: str | None = None
+    # ALL_HELD: when trying again may find tickets, in seconds.
+    retry_after_s: int | None = None
 
     @property
     def confirmed(self) -> bool:

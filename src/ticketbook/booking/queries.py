@@ -34,7 +34,8 @@ DETAIL_COLUMNS = """
 # on one concert and counts what that fan holds with a fresh snapshot, inside this statement.
 # A refused hold stores its outcome with the key at once; a made one leaves it NULL (in flight).
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
-#   $6 hold seconds, $7 our payment key, $8 the most tickets one user may hold for one concert
+#   $6 hold seconds, $7 our payment key, $8 the most tickets one user may hold for one concert,
+#   $9 how long a payment may take at most (the engine's backstop), in seconds
 HOLD_SQL = f"""
 WITH tier AS (
     UPDATE ticket_tiers t
@@ -58,7 +59,7 @@ WITH tier AS (
  RETURNING id
 ), tier_state AS (
     SELECT t.id IS NOT NULL AS found, coalesce(c.starts_at <= now(), false) AS over,
-           t.concert_id
+           t.concert_id, t.available_quantity AS available
       FROM (VALUES (1)) AS one (x)
       LEFT JOIN ticket_tiers t ON t.id = $1
       LEFT JOIN concerts c ON c.id = t.concert_id
@@ -69,17 +70,34 @@ WITH tier AS (
                 WHEN NOT s.found THEN '{Outcome.UNKNOWN_TIER}'
                 WHEN s.over THEN '{Outcome.CONCERT_OVER}'
                 WHEN tb_tickets_held($3, s.concert_id) > $8 - $2 THEN '{Outcome.TICKET_CAP}'
+                -- Not enough free, but enough once the holds in flight settle: not final.
+                WHEN s.available + (SELECT coalesce(sum(p.quantity), 0)::int FROM bookings p
+                                     WHERE p.tier_id = $1 AND p.status = '{PENDING}') >= $2
+                     THEN '{Outcome.ALL_HELD}'
                 ELSE '{Outcome.SOLD_OUT}' END AS refusal
       FROM tier_state s LEFT JOIN booking ON true
 ), claim AS (
+    -- The key remembers every answer but "all held", which the engine waits out.
     INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, outcome, completed_at)
     SELECT $3, $4, $5, o.booking_id, o.refusal, CASE WHEN o.booking_id IS NULL THEN now() END
       FROM outcome o
+     WHERE o.refusal IS DISTINCT FROM '{Outcome.ALL_HELD}'
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
        b.hold_expires_at, b.created_at, b.updated_at, (SELECT id FROM payment) AS payment_id,
-       o.refusal
+       o.refusal,
+       -- For "all held" only (a CASE runs its subquery only then): how long until the holds
+       -- in flight are past their payment's deadline ($9 s after they were made), and how
+       -- long until the first of them expires.
+       CASE WHEN o.refusal = '{Outcome.ALL_HELD}' THEN
+           (SELECT extract(epoch FROM max(p.created_at) + make_interval(secs => $9) - now())::float8
+              FROM bookings p WHERE p.tier_id = $1 AND p.status = '{PENDING}') END
+           AS settled_within_s,
+       CASE WHEN o.refusal = '{Outcome.ALL_HELD}' THEN
+           (SELECT extract(epoch FROM min(p.hold_expires_at) - now())::float8
+              FROM bookings p WHERE p.tier_id = $1 AND p.status = '{PENDING}') END
+           AS first_expiry_s
   FROM outcome o
   LEFT JOIN booking b ON true
   LEFT JOIN tier ON true

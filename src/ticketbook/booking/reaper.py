@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from ticketbook.booking import queries
+from ticketbook.booking.releases import TierReleases
 from ticketbook.booking.service import booking_wire, refund_payment
 from ticketbook.db.locks import JobLock
 from ticketbook.db.pool import Database
@@ -15,8 +16,14 @@ from ticketbook.payments.gateway import PaymentGateway
 log = logging.getLogger(__name__)
 
 
-async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -> int:
-    """Expire up to ``batch_size`` overdue holds; return how many were expired."""
+async def expire_holds(
+    db: Database,
+    gateway: PaymentGateway,
+    batch_size: int,
+    releases: TierReleases | None = None,
+) -> int:
+    """Expire up to ``batch_size`` overdue holds; return how many were expired. Requests in
+    this process waiting for those tickets are woken (``releases``)."""
     async with db.connection() as conn, conn.transaction():
         # One reaper at a time across all processes: batches touch several tier rows, and two
         # reapers locking them in different orders could deadlock.
@@ -28,6 +35,9 @@ async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -
                 queries.ANSWER_EXPIRED_KEY_SQL,
                 [(r["id"], booking_wire(r)) for r in rows],
             )
+    if releases is not None:
+        for r in rows:
+            releases.released(r["tier_id"], r["quantity"])
     # Outside the transaction: a payment may have been captured just before the crash.
     for r in rows:
         if r["payment_id"] is not None:
@@ -40,12 +50,16 @@ async def expire_holds(db: Database, gateway: PaymentGateway, batch_size: int) -
 
 
 async def run_reaper(
-    db: Database, gateway: PaymentGateway, interval_s: float, batch_size: int
+    db: Database,
+    gateway: PaymentGateway,
+    interval_s: float,
+    batch_size: int,
+    releases: TierReleases | None = None,
 ) -> None:
     """Loop forever (until cancelled), draining overdue holds batch by batch."""
     while True:
         try:
-            while await expire_holds(db, gateway, batch_size) == batch_size:
+            while await expire_holds(db, gateway, batch_size, releases) == batch_size:
                 pass
             REAPER_RUNS.labels("ok").inc()
         except asyncio.CancelledError:

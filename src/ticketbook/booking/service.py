@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ import asyncpg
 from ticketbook.booking import queries
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import OUTCOME_OF_STATUS, BookingOutcome, BookingResult
+from ticketbook.booking.releases import TierReleases
 from ticketbook.db.pool import Database
 from ticketbook.domain.enums import BookingStatus, PaymentStatus
 from ticketbook.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
@@ -29,6 +31,7 @@ from ticketbook.domain.schemas import (
 )
 from ticketbook.observability.metrics import (
     BOOKINGS,
+    HELD_WAITS,
     HOLDS_CREATED,
     HOLDS_EXPIRED,
     PAYMENTS,
@@ -40,6 +43,12 @@ from ticketbook.ratelimit.limiter import RateLimiter
 log = logging.getLogger(__name__)
 
 MAX_LISTED_BOOKINGS = 200
+# A request waiting for held tickets looks again at least this often, even when no release
+# announced itself (a count that went down and up between two of the hub's polls).
+RECHECK_HELD_S = 0.5
+# Looks again at once, at most this many times, when the hold's statement saw holds that had
+# settled by the time it asked how long they would take.
+MAX_STALE_READS = 3
 
 
 def _iso(moment: datetime) -> str:
@@ -113,6 +122,9 @@ class BookingEngine:
     max_tickets_per_concert: int = 10
     # Counts booking attempts per account and client address (None: no limits).
     limiter: RateLimiter | None = None
+    # Wakes requests waiting for held tickets when tickets come back (fed by the live hub
+    # for other processes' releases).
+    releases: TierReleases = field(default_factory=TierReleases)
 
     async def book(
         self,
@@ -135,9 +147,60 @@ class BookingEngine:
         self, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
     ) -> BookingResult:
         fingerprint = booking_fingerprint(tier_id, quantity)
-        payment_key = uuid.uuid4()
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        stale_reads = 0
+        while True:
+            payment_key = uuid.uuid4()
+            try:
+                row = await self._hold(user_id, tier_id, quantity, key, fingerprint, payment_key)
+            except asyncpg.UniqueViolationError:
+                return await self._replay(user_id, key, fingerprint)
+            if row["id"] is not None:
+                break
+            refusal = BookingOutcome(row["refusal"])
+            if refusal is not BookingOutcome.ALL_HELD:
+                return BookingResult(refusal)
+            if row["settled_within_s"] is None and stale_reads < MAX_STALE_READS:
+                # The statement counted holds that had settled by the time it looked for
+                # them (it waited on the tier's lock meanwhile): just look again.
+                stale_reads += 1
+                continue
+            if deadline is None and await self.db.fetchrow(queries.FIND_KEY_SQL, user_id, key):
+                # This key already has an answer (a retry): that answer, not a wait.
+                return await self._replay(user_id, key, fingerprint)
+            # Tickets are only held by payments in flight. Wait for those payments (they
+            # are over by their deadline), holding no lock and no connection, and try again.
+            settled_within_s = max(0.0, row["settled_within_s"] or 0.0)
+            if deadline is None:
+                deadline = loop.time() + settled_within_s
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                # Held past the payments' deadline (their process may have died): the
+                # reaper gives them back when they expire; say when to look again.
+                retry = settled_within_s if settled_within_s > 0 else row["first_expiry_s"]
+                return BookingResult(
+                    BookingOutcome.ALL_HELD, retry_after_s=max(1, math.ceil(retry or 1))
+                )
+            HELD_WAITS.inc()
+            await self.releases.wait(tier_id, min(remaining, RECHECK_HELD_S))
+
+        HOLDS_CREATED.inc()
+        # The hold is committed and no lock or transaction is open while we wait on the provider.
+        charge = await self._charge(payment_key, row["total_cents"], row["currency"])
+        return await self._settle(row, payment_key, charge, user_id, key, fingerprint)
+
+    async def _hold(
+        self,
+        user_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        quantity: int,
+        key: uuid.UUID,
+        fingerprint: str,
+        payment_key: uuid.UUID,
+    ) -> asyncpg.Record:
         try:
-            row = await self.db.fetchrow(
+            row: asyncpg.Record | None = await self.db.fetchrow(
                 queries.HOLD_SQL,
                 tier_id,
                 quantity,
@@ -147,20 +210,13 @@ class BookingEngine:
                 self.hold_seconds,
                 payment_key,
                 self.max_tickets_per_concert,
+                self.payment_timeout_s,
             )
-        except asyncpg.UniqueViolationError:
-            return await self._replay(user_id, key, fingerprint)
         except asyncpg.ForeignKeyViolationError:
             # A validly signed token for a user that no longer exists (e.g. after a reset).
             raise Unauthenticated("Your session is no longer valid; sign in again") from None
         assert row is not None
-        if row["id"] is None:
-            return BookingResult(BookingOutcome(row["refusal"]))
-
-        HOLDS_CREATED.inc()
-        # The hold is committed and no lock or transaction is open while we wait on the provider.
-        charge = await self._charge(payment_key, row["total_cents"], row["currency"])
-        return await self._settle(row, payment_key, charge, user_id, key, fingerprint)
+        return row
 
     async def _charge(self, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
         result = await self._call_gateway(key, amount_cents, currency)
@@ -210,6 +266,9 @@ class BookingEngine:
             # The reaper expired this hold first; it also answered the idempotency key.
             return await self._replay(user_id, key, fingerprint)
         outcome = OUTCOME_OF_STATUS[BookingStatus(settled_row["status"])]
+        # Tickets came back, or (confirmed) stopped being merely held: either way the
+        # requests waiting for them may now have their answer.
+        self.releases.released(row["tier_id"], row["quantity"])
         if outcome is BookingOutcome.EXPIRED:
             HOLDS_EXPIRED.labels("settle").inc()
         return BookingResult(
@@ -260,6 +319,7 @@ class BookingEngine:
         if booking["user_id"] != user_id:
             raise Forbidden("This booking belongs to someone else")
         if released is not None:
+            self.releases.released(booking["tier_id"], booking["quantity"])
             if released["payment_id"] is not None:
                 await refund_payment(
                     self.db, self.gateway, released["payment_id"], released["provider_key"]

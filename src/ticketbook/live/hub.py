@@ -140,6 +140,8 @@ class AvailabilityHub:
         self._connect_timeout_s = connect_timeout_s
         self._publish_allowed = publish
         self._subscriptions: dict[str, set[Subscription]] = {}
+        # Called with every batch of changed counts (the booking engine's waiters).
+        self._listeners: list[Callable[[Counts], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
         self.is_publisher = False
@@ -161,6 +163,10 @@ class AvailabilityHub:
             if not watchers:
                 del self._subscriptions[subscription.concert_id]
 
+    def add_listener(self, listener: Callable[[Counts], None]) -> None:
+        """Call ``listener`` with every batch of changed counts this process hears of."""
+        self._listeners.append(listener)
+
     @property
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subscriptions.values())
@@ -171,7 +177,7 @@ class AvailabilityHub:
                 subscription.push(tier_id, available)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if not self._subscriptions:
+        if not self._subscriptions and not self._listeners:
             return
         try:
             changes = decode_changes(payload)
@@ -179,6 +185,11 @@ class AvailabilityHub:
             log.warning("live: ignoring a malformed notification: %.200s", payload)
             return
         self._deliver(changes)
+        for listener in self._listeners:
+            try:
+                listener(changes)
+            except Exception:  # one listener's bug must not stop the pages' counts
+                log.exception("live: a listener failed")
 
     def close_streams(self) -> None:
         """End every open stream (the server is shutting down; clients will reconnect)."""

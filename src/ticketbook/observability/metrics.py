@@ -33,6 +33,10 @@ BOOKINGS = Counter(
     ["outcome"],
 )
 HOLDS_CREATED = Counter("ticketbook_holds_created_total", "Tickets holds taken")
+HELD_WAITS = Counter(
+    "ticketbook_held_waits_total",
+    "Times a booking request waited for tickets held by payments in flight",
+)
 HOLDS_EXPIRED = Counter(
     "ticketbook_holds_expired_total", "Holds that ran out before paying", ["by"]
 )

@@ -19,12 +19,13 @@ from ticketbook.observability.metrics import RATE_LIMITED
 from ticketbook.ratelimit import queries
 from ticketbook.settings import LimitSettings, RateRule
 
-Action = Literal["login", "register", "booking"]
+Action = Literal["login", "register", "booking", "guest"]
 
 MESSAGES: dict[Action, str] = {
     "login": "Too many sign-in attempts",
     "register": "Too many sign-ups",
     "booking": "Too many booking requests",
+    "guest": "Too many new guests from this address",
 }
 
 
@@ -36,22 +37,80 @@ class RateLimiter:
     async def hit(self, action: Action, *, account: str | None, address: str | None) -> None:
         """Count one request; raise RateLimited when the account or the address is over."""
         rules: dict[str, RateRule] = {}
-        per_account: RateRule = getattr(self.limits, f"{action}_per_account")
+        # Guests have no per-account rule: a guest is what the request is making.
+        per_account: RateRule | None = getattr(self.limits, f"{action}_per_account", None)
         per_address: RateRule = getattr(self.limits, f"{action}_per_address")
-        if account is not None and per_account.enabled:
+        if account is not None and per_account is not None and per_account.enabled:
             rules[f"{action}:account:{account}"] = per_account
         if address is not None and per_address.enabled:
             rules[f"{action}:address:{address}"] = per_address
+        counted = await self._count(rules)
+        retry_after = 0.0
+        for bucket, (hits, remaining_s) in counted.items():
+            if hits > rules[bucket].limit:
+                retry_after = max(retry_after, remaining_s)
+        _refuse_if(action, retry_after)
+
+    async def hit_sign_in(self, *, account: str, address: str | None) -> None:
+        """Count one sign-in attempt for the email ``account`` from ``address``; raise
+        RateLimited when it must not be tried.
+
+        Three counts, in one statement: every attempt from the address (any email); the
+        attempts for this email from this address since its last right password (the pair:
+        a stranger failing on purpose fills their own pair, never the owner's); and the
+        attempts for this email from everywhere. Over the last, an address whose pair has
+        failed in its window is refused until that window ends, while an address that has
+        not failed (the owner's) may still try: so many addresses get one guess each, not a
+        pair's full allowance each, and nobody can lock the owner out.
+        """
+        limits = self.limits
+        pair_rule, everywhere = limits.login_per_account, limits.login_per_account_all_addresses
+        rules: dict[str, RateRule] = {}
+        if address is not None and limits.login_per_address.enabled:
+            rules[f"login:address:{address}"] = limits.login_per_address
+        pair = pair_bucket(account, address)
+        if pair_rule.enabled:
+            rules[pair] = pair_rule
+        elif everywhere.enabled:
+            # Still counted (in the wider window): the all-addresses rule asks who failed.
+            rules[pair] = RateRule(0, everywhere.window_s)
+        if everywhere.enabled:
+            rules[f"login:account:{account}"] = everywhere
+        counted = await self._count(rules)
+        retry_after = 0.0
+        for bucket, (hits, remaining_s) in counted.items():
+            rule = rules[bucket]
+            if rule.enabled and bucket != f"login:account:{account}" and hits > rule.limit:
+                retry_after = max(retry_after, remaining_s)
+        if everywhere.enabled:
+            total, total_remaining = counted[f"login:account:{account}"]
+            pair_hits, pair_remaining = counted[pair]
+            # pair_hits counts this attempt: more than one means this address has failed.
+            if total > everywhere.limit and pair_hits > 1:
+                retry_after = max(retry_after, min(total_remaining, pair_remaining))
+        _refuse_if("login", retry_after)
+
+    async def sign_in_succeeded(self, *, account: str, address: str | None) -> None:
+        """A right password from ``address``: its pair's failures are forgiven."""
+        await self.db.execute(queries.FORGET_SQL, pair_bucket(account, address))
+
+    async def _count(self, rules: dict[str, RateRule]) -> dict[str, tuple[int, float]]:
+        """Count one request in each bucket: {bucket: (hits in its window, seconds left)}."""
         if not rules:
-            return
+            return {}
         names = list(rules)
         rows = await self.db.fetch(queries.HIT_SQL, names, [rules[n].window_s for n in names])
-        retry_after = 0.0
-        for row in rows:
-            rule = rules[row["bucket"]]
-            if row["hits"] > rule.limit:
-                retry_after = max(retry_after, row["remaining_s"])
-        if retry_after > 0:
-            RATE_LIMITED.labels(action).inc()
-            seconds = max(1, math.ceil(retry_after))
-            raise RateLimited(f"{MESSAGES[action]}; try again in {seconds} s", seconds)
+        return {row["bucket"]: (row["hits"], row["remaining_s"]) for row in rows}
+
+
+def pair_bucket(account: str, address: str | None) -> str:
+    """The bucket of one email's sign-ins from one address. An address never holds "|", so
+    the name can't be read two ways."""
+    return f"login:pair:{address or '-'}|{account}"
+
+
+def _refuse_if(action: Action, retry_after: float) -> None:
+    if retry_after > 0:
+        RATE_LIMITED.labels(action).inc()
+        seconds = max(1, math.ceil(retry_after))
+        raise RateLimited(f"{MESSAGES[action]}; try again in {seconds} s", seconds)

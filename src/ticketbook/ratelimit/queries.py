@@ -16,6 +16,9 @@ SELECT k.bucket, now() + make_interval(secs => k.window_s), 1
 RETURNING b.bucket, b.hits, extract(epoch FROM b.window_ends_at - now())::float8 AS remaining_s
 """
 
+# Empty one bucket ($1): a sign-in with the right password forgives its pair's failures.
+FORGET_SQL = "DELETE FROM rate_limit_buckets WHERE bucket = $1"
+
 # Buckets whose window is over count nothing any more. SKIP LOCKED leaves a bucket that a
 # request is counting right now to that request, so pruning never waits on (or deadlocks
 # with) a hit.

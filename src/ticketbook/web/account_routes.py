@@ -27,6 +27,8 @@ from ticketbook.web.session import (
     check_csrf,
     forget,
     page_session,
+    remember_left_guest,
+    return_to_left_guest,
     sign_in_cookie,
     welcome_code,
 )
@@ -142,8 +144,20 @@ async def login(request: Request, services: Services) -> Response:
             error=exc.message,
             status_code=401,
         )
-    response = _redirect(target)
+    moved, kept = signed_in.moved_bookings, signed_in.kept_bookings
+    if kept or (moved and target == DEFAULT_NEXT):
+        # What moved, and what stayed with the guest, is shown on My bookings; bookings left
+        # behind are worth the detour from ``next``.
+        code = welcome_code(
+            services.signer, signed_in.identity.user_id, moved, kept, registered=False
+        )
+        response = _redirect(f"{DEFAULT_NEXT}?{urlencode({'welcome': code})}")
+    else:
+        response = _redirect(target)
     sign_in_cookie(response, request, signed_in.token, services.settings.session_ttl_s)
+    if kept:
+        # Signing out goes back to that guest, so its bookings are in this browser still.
+        remember_left_guest(response, request, services.signer, session.user_id)
     return response
 
 
@@ -233,7 +247,12 @@ async def register(request: Request, services: Services) -> Response:
         return _register_form(
             request, services, session, email=email, errors={field: exc.message}, status_code=400
         )
-    code = welcome_code(services.signer, signed_in.identity.user_id, signed_in.moved_bookings)
+    code = welcome_code(
+        services.signer,
+        signed_in.identity.user_id,
+        signed_in.moved_bookings,
+        signed_in.kept_bookings,
+    )
     response = _redirect(f"{DEFAULT_NEXT}?{urlencode({'welcome': code})}")
     sign_in_cookie(response, request, signed_in.token, services.settings.session_ttl_s)
     return response
@@ -250,6 +269,8 @@ async def logout(request: Request, services: Services) -> Response:
     session_id = session.identity.session_id
     if session_id is not None:
         await services.accounts.sign_out(session_id)
-        forget(response, request)
+        # Back to the guest a sign-in left bookings with, if any; else a fresh guest.
+        if not return_to_left_guest(response, request, services.signer):
+            forget(response, request)
     # A guest has nothing to sign out of; its cookie (and its bookings) stay.
     return response

@@ -14,6 +14,7 @@ PANELS: dict[BookingOutcome, tuple[str, int]] = {
     BookingOutcome.DECLINED: ("Payment declined", 402),
     BookingOutcome.EXPIRED: ("Payment too slow", 402),
     BookingOutcome.SOLD_OUT: ("Not enough tickets", 409),
+    BookingOutcome.ALL_HELD: ("Tickets held right now", 409),
     BookingOutcome.CONCERT_OVER: ("Tickets off sale", 409),
     BookingOutcome.TICKET_CAP: ("Ticket limit reached", 409),
     BookingOutcome.IN_PROGRESS: ("Still processing", 409),
@@ -22,9 +23,18 @@ PANELS: dict[BookingOutcome, tuple[str, int]] = {
 }
 
 # Outcomes shown as a warning (nothing went wrong, but nothing new happened either).
-WARNINGS = frozenset({BookingOutcome.IN_PROGRESS, BookingOutcome.KEY_REUSED})
+WARNINGS = frozenset(
+    {BookingOutcome.IN_PROGRESS, BookingOutcome.KEY_REUSED, BookingOutcome.ALL_HELD}
+)
 # Outcomes after which the same form may be sent again as a new booking.
-RETRYABLE = frozenset({BookingOutcome.DECLINED, BookingOutcome.EXPIRED, BookingOutcome.KEY_REUSED})
+RETRYABLE = frozenset(
+    {
+        BookingOutcome.DECLINED,
+        BookingOutcome.EXPIRED,
+        BookingOutcome.KEY_REUSED,
+        BookingOutcome.ALL_HELD,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class BookingPanel:
 
     outcome: BookingOutcome
     booking: Booking | None = None
+    # ALL_HELD: when to try again, in seconds.
+    retry_after_s: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,4 +74,4 @@ class BookingPanel:
 
 
 def booking_panel(result: BookingResult) -> BookingPanel:
-    return BookingPanel(result.outcome, result.booking)
+    return BookingPanel(result.outcome, result.booking, result.retry_after_s)

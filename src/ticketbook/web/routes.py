@@ -32,7 +32,7 @@ from ticketbook.web.session import (
     check_csrf,
     page_session,
     remember,
-    welcome_moved,
+    welcome_notice,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -146,9 +146,10 @@ async def _book(
     answer instead of saying "try later"."""
     user_id = session.user_id
     if session.is_guest:
-        # A guest's row is made at its first booking (browsing writes nothing). One
-        # primary-key lookup, and no failed hold on the tier's row lock for a first-time fan.
-        await services.accounts.ensure_guest(user_id)
+        # A guest's row is made at its first booking (browsing writes nothing), counted as a
+        # new guest from this address (429 past the limit). One primary-key lookup for a
+        # guest that has its row, and no failed hold on the tier's row lock for a new one.
+        await services.accounts.ensure_guest(user_id, client_address(request))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.payment.timeout_ms / 1000 + IN_PROGRESS_GRACE_S
     delay = 0.05
@@ -205,11 +206,17 @@ async def book(concert_id: str, request: Request, services: Services) -> Respons
                 },
                 "nextKey": str(uuid.uuid4()),
             },
-            rendering.PAGE_HEADERS,
+            {**rendering.PAGE_HEADERS, **retry_after(result)},
         )
-    return render_page(
+    response = render_page(
         request, services, session, "booking_result.html", context, status_code=result.status_code
     )
+    response.headers.update(retry_after(result))
+    return response
+
+
+def retry_after(result: BookingPanel) -> dict[str, str]:
+    return {"Retry-After": str(result.retry_after_s)} if result.retry_after_s else {}
 
 
 @router.get("/bookings")
@@ -233,8 +240,9 @@ async def bookings(
         {
             "bookings": mine,
             "just_cancelled": just_cancelled,
-            # Right after registering: how many guest bookings moved into the account.
-            "moved": welcome_moved(services.signer, session, welcome),
+            # Right after registering or signing in: what moved from the guest, what stayed.
+            "welcome": welcome_notice(services.signer, session, welcome),
+            "ticket_cap": services.settings.limits.max_tickets_per_concert,
             "nav": "bookings",
         },
     )

@@ -166,22 +166,76 @@ def forget(response: Response, request: Request) -> None:
     )
 
 
-def welcome_code(signer: TokenSigner, user_id: uuid.UUID, moved: int) -> str:
-    """The ``welcome`` query value /bookings shows "N bookings … are now in your account"
-    for, right after registering; only that account's session can show it."""
-    return f"{moved}.{signer.mac('welcome', f'{user_id.hex}:{moved}')}"
+@dataclass(frozen=True)
+class Welcome:
+    """The notice /bookings shows right after registering or signing in."""
+
+    registered: bool  # a new account (else a sign-in)
+    moved: int  # the guest's bookings now in the account
+    kept: int  # the guest's bookings that stayed with it (the per-concert cap)
 
 
-def welcome_moved(signer: TokenSigner, session: PageSession, code: str | None) -> int | None:
-    """How many bookings ``code`` says moved into this account; None if it is not this
-    account's."""
-    if not code or session.is_guest:
+def welcome_code(
+    signer: TokenSigner, user_id: uuid.UUID, moved: int, kept: int = 0, registered: bool = True
+) -> str:
+    """The ``welcome`` query value /bookings shows its notice for: ``r`` (registered) or
+    ``s`` (signed in), the bookings moved and kept, and a MAC over them and the account id,
+    so only that account's session can show it."""
+    body = f"{'r' if registered else 's'}.{moved}.{kept}"
+    return f"{body}.{signer.mac('welcome', f'{user_id.hex}:{body}')}"
+
+
+def welcome_notice(signer: TokenSigner, session: PageSession, code: str | None) -> Welcome | None:
+    """What ``code`` says happened to this account; None if it is not this account's."""
+    if not code or session.is_guest or len(code) > 200:
         return None
-    count, _, _ = code.partition(".")
-    if not count.isdigit() or len(count) > 9:
+    kind, _, rest = code.partition(".")
+    moved, _, rest = rest.partition(".")
+    kept, _, _ = rest.partition(".")
+    if kind not in ("r", "s") or not all(n.isdigit() and len(n) <= 9 for n in (moved, kept)):
         return None
-    expected = welcome_code(signer, session.user_id, int(count))
-    return int(count) if hmac.compare_digest(code.encode(), expected.encode()) else None
+    welcome = Welcome(kind == "r", int(moved), int(kept))
+    expected = welcome_code(
+        signer, session.user_id, welcome.moved, welcome.kept, welcome.registered
+    )
+    return welcome if hmac.compare_digest(code.encode(), expected.encode()) else None
+
+
+# The guest a page sign-in left bookings with (the per-concert cap): signing out goes back
+# to it, so those bookings are still in this browser.
+LEFT_GUEST_COOKIE = "tb_guest"
+
+
+def remember_left_guest(
+    response: Response, request: Request, signer: TokenSigner, guest_id: uuid.UUID
+) -> None:
+    response.set_cookie(
+        LEFT_GUEST_COOKIE,
+        signer.issue(guest_id),
+        max_age=COOKIE_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def return_to_left_guest(response: Response, request: Request, signer: TokenSigner) -> bool:
+    """On sign-out: make the guest a sign-in left bookings with this browser's session again
+    (True), if there is one."""
+    raw = request.cookies.get(LEFT_GUEST_COOKIE)
+    user_id = signer.verify(raw) if raw and len(raw) <= 200 and raw.isascii() else None
+    response.delete_cookie(
+        LEFT_GUEST_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    if user_id is None or raw is None:
+        return False
+    _set_cookie(response, request, raw, COOKIE_MAX_AGE_S)
+    return True
 
 
 async def check_csrf(request: Request, services: AppServices, submitted: str | None) -> PageSession:

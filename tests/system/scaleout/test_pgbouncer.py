@@ -123,7 +123,7 @@ def test_booking_race_through_pgbouncer_transaction_mode(
 
     statuses = Counter(o.status for o in outcomes)
     assert statuses == {200: TICKETS_LEFT, 409: CONCURRENT_BOOKINGS - TICKETS_LEFT}, statuses
-    assert all(o.body["error"] == "NOT_ENOUGH_TICKETS" for o in outcomes if o.status == 409)
+    assert all(o.body["error"] == "SOLD_OUT" for o in outcomes if o.status == 409)
     winners = [
         (g, o.body["booking"]) for g, o in zip(guests, outcomes, strict=True) if o.status == 200
     ]

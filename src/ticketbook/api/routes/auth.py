@@ -21,10 +21,15 @@ _SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/auth/guest", response_model=GuestSession)
-async def guest(services: Services) -> GuestSession:
-    """Create a guest identity and return its bearer token."""
-    user_id = await services.accounts.create_guest()
+@router.post(
+    "/auth/guest",
+    response_model=GuestSession,
+    responses={429: {"model": ErrorBody, "description": "Too many new guests from this address"}},
+)
+async def guest(request: Request, services: Services) -> GuestSession:
+    """Create a guest identity and return its bearer token. Limited per client address
+    (429 with Retry-After past it)."""
+    user_id = await services.accounts.create_guest(client_address(request))
     return GuestSession(user_id=user_id, token=services.signer.issue(user_id))
 
 

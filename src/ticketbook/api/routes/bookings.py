@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
-from ticketbook.api.booking_answers import booking_answer
+from ticketbook.api.booking_answers import booking_answer, booking_headers
 from ticketbook.api.deps import CurrentUser, require_json
 from ticketbook.booking.idempotency import InvalidIdempotencyKey, parse_key
 from ticketbook.domain.errors import Forbidden, InvalidInput
@@ -70,7 +70,7 @@ async def create_booking(
     status, answer = booking_answer(
         result, ticket_cap=services.settings.limits.max_tickets_per_concert
     )
-    return json_response(status, answer)
+    return json_response(status, answer, booking_headers(result))
 
 
 def _as_uuid(raw: str) -> uuid.UUID | None:
