@@ -16,6 +16,7 @@ from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.service import Accounts
 from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.reaper import run_reaper
+from ticketbook.booking.refunds import run_refunder
 from ticketbook.booking.service import BookingEngine
 from ticketbook.db.pool import Database, open_database
 from ticketbook.db.urls import asyncpg_dsn
@@ -84,8 +85,8 @@ async def open_services(
     gateway: PaymentGateway | None = None,
     run_background_jobs: bool = True,
 ) -> AsyncIterator[AppServices]:
-    """Build every service, start the background jobs (the reaper, rate-limit pruning, the
-    live-availability hub), and stop and close all of it on the way out.
+    """Build every service, start the background jobs (the reaper, the refunder, rate-limit
+    pruning, the live-availability hub), and stop and close all of it on the way out.
     ``database_url`` (else the settings') must already be migrated: the CLI sees to that."""
     url = database_url or settings.database_url
     if url is None:
@@ -122,6 +123,7 @@ async def open_services(
                     engine.releases,
                 ),
                 run_pruner(db),
+                run_refunder(engine.refunds, settings.reaper_interval_s),
             ):
                 stack.push_async_callback(_cancel, _start(job))
         yield AppServices(

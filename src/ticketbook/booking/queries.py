@@ -5,11 +5,12 @@ Statuses and outcomes are interpolated from their enums (our own constants, neve
 from __future__ import annotations
 
 from ticketbook.booking.outcomes import BookingOutcome as Outcome
-from ticketbook.domain.enums import BookingStatus, PaymentStatus
+from ticketbook.domain.enums import BookingStatus, PaymentStatus, RefundStatus
 
 PENDING, CONFIRMED = BookingStatus.PENDING, BookingStatus.CONFIRMED
 FAILED, EXPIRED, CANCELLED = BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.CANCELLED
 PAYMENT_PENDING = PaymentStatus.PENDING
+REFUND_PENDING = RefundStatus.PENDING
 
 # The columns every booking read returns, in the shape `booking_wire` expects.
 BOOKING_COLUMNS = """
@@ -105,9 +106,11 @@ SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.ti
 """
 
 # Settle: only a PENDING booking moves, so a settle can't run twice. Paid in time: CONFIRMED.
-# Not paid: FAILED. Paid after the hold ran out: EXPIRED (the caller refunds). Tickets of a
-# booking that did not confirm go back in the same statement, and the key remembers the
-# outcome with the booking as it settled.
+# Not paid: FAILED. Paid after the hold ran out: EXPIRED. Tickets of a booking that did not
+# confirm go back in the same statement, the key remembers the outcome with the booking as
+# it settled, and money that may have been taken for a booking that is not confirmed (paid,
+# or timed out) is owed back in `refunds` — also when the reaper expired the hold first,
+# reopening the reaper's refund if that one found nothing captured yet.
 #   $1 booking id, $2 payment id, $3 paid, $4 payment status, $5 provider reference,
 #   $6 failure reason, $7 the booking's wire shape (its status is filled in here)
 SETTLE_SQL = f"""
@@ -139,14 +142,22 @@ WITH booking AS (
            completed_at = now()
       FROM booking b
      WHERE k.booking_id = b.id
+), owed AS (
+    INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)
+    SELECT p.id, p.booking_id, p.concert_id, p.amount_cents, '{REFUND_PENDING}'
+      FROM payments p
+     WHERE p.id = $2 AND p.amount_cents > 0
+       AND $4 IN ('{PaymentStatus.SUCCEEDED}', '{PaymentStatus.TIMEOUT}')
+       AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.status = '{CONFIRMED}')
+        ON CONFLICT (payment_id) DO UPDATE
+       SET status = '{REFUND_PENDING}', next_attempt_at = now(), completed_at = NULL
+     WHERE refunds.status = '{RefundStatus.NOTHING_CAPTURED}'
+ RETURNING id
 )
-SELECT status, updated_at FROM booking
-"""
-
-MARK_PAYMENT_SQL = """
-UPDATE payments SET status = $2, provider_reference = coalesce($3, provider_reference),
-       updated_at = now()
- WHERE id = $1
+-- One row, even when the reaper got there first (then status is NULL).
+SELECT b.status, b.updated_at, (SELECT id FROM owed) AS refund_id
+  FROM (VALUES (1)) AS one (x)
+  LEFT JOIN booking b ON true
 """
 
 FIND_KEY_SQL = """
@@ -167,29 +178,38 @@ SELECT {BOOKING_COLUMNS}, {DETAIL_COLUMNS}
 """
 
 GET_BOOKING_SQL = f"""
-SELECT {BOOKING_COLUMNS}
+SELECT {BOOKING_COLUMNS}, c.starts_at <= now() AS concert_started
   FROM bookings b
   JOIN ticket_tiers t ON t.id = b.tier_id
   JOIN concerts c ON c.id = b.concert_id
  WHERE b.id = $1
 """
 
-# Cancel: only the owner's CONFIRMED booking; its tickets go back in the same statement.
+# Cancel: only the owner's CONFIRMED booking of a concert that has not started; its tickets
+# go back and what was paid is owed back (`refunds`), in the same statement.
 CANCEL_SQL = f"""
 WITH booking AS (
-    UPDATE bookings
+    UPDATE bookings b
        SET status = '{CANCELLED}', updated_at = now()
-     WHERE id = $1 AND user_id = $2 AND status = '{CONFIRMED}'
- RETURNING id, tier_id, quantity
+      FROM concerts c
+     WHERE b.id = $1 AND b.user_id = $2 AND b.status = '{CONFIRMED}'
+       AND c.id = b.concert_id AND c.starts_at > now()
+ RETURNING b.id, b.tier_id, b.quantity
 ), released AS (
     UPDATE ticket_tiers t
        SET available_quantity = t.available_quantity + b.quantity, updated_at = now()
       FROM booking b
      WHERE t.id = b.tier_id
+), owed AS (
+    INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)
+    SELECT p.id, p.booking_id, p.concert_id, p.amount_cents, '{REFUND_PENDING}'
+      FROM booking b
+      JOIN payments p ON p.booking_id = b.id AND p.status = '{PaymentStatus.SUCCEEDED}'
+     WHERE p.amount_cents > 0
+        ON CONFLICT (payment_id) DO NOTHING
+ RETURNING id
 )
-SELECT p.id AS payment_id, p.provider_key
-  FROM booking b
-  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = '{PaymentStatus.SUCCEEDED}'
+SELECT b.id, (SELECT id FROM owed) AS refund_id FROM booking b
 """
 
 # Reaper: expire a batch of holds past their time. SKIP LOCKED leaves rows that a settle is
@@ -213,13 +233,21 @@ WITH expired AS (
        SET available_quantity = t.available_quantity + r.quantity, updated_at = now()
       FROM (SELECT tier_id, sum(quantity)::int AS quantity FROM moved GROUP BY tier_id) r
      WHERE t.id = r.tier_id
+), owed AS (
+    -- The payment may have been captured just before its process died: ask for it back.
+    INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)
+    SELECT p.id, p.booking_id, p.concert_id, p.amount_cents, '{REFUND_PENDING}'
+      FROM moved b
+      JOIN payments p ON p.booking_id = b.id AND p.status = '{PAYMENT_PENDING}'
+     WHERE p.amount_cents > 0
+        ON CONFLICT (payment_id) DO NOTHING
+ RETURNING id, booking_id
 )
-SELECT {BOOKING_COLUMNS},
-       p.id AS payment_id, p.provider_key
+SELECT {BOOKING_COLUMNS}, o.id AS refund_id
   FROM moved b
   JOIN ticket_tiers t ON t.id = b.tier_id
   JOIN concerts c ON c.id = b.concert_id
-  LEFT JOIN payments p ON p.booking_id = b.id AND p.status = '{PAYMENT_PENDING}'
+  LEFT JOIN owed o ON o.booking_id = b.id
 """
 
 # The reaper answers the keys of the holds it expired: $1 booking id, $2 its wire shape.
@@ -229,7 +257,54 @@ UPDATE idempotency_keys
  WHERE booking_id = $1 AND outcome IS NULL
 """
 
-VOID_PAYMENT_SQL = f"""
-UPDATE payments SET status = '{PaymentStatus.VOIDED}', updated_at = now()
- WHERE id = $1 AND status = '{PAYMENT_PENDING}'
+# -- refunds: owed money, asked back until the provider answers ---------------------------
+
+# Claim refunds to ask for now: due ones (all of them, or $2 only), leased for $3 seconds
+# so no other process asks at the same time; the provider call happens after this commits.
+#   $1 how many, $2 one refund id or NULL, $3 the lease in seconds
+CLAIM_REFUNDS_SQL = f"""
+WITH due AS (
+    SELECT id
+      FROM refunds
+     WHERE status = '{REFUND_PENDING}' AND next_attempt_at <= now()
+       AND ($2::uuid IS NULL OR id = $2)
+     ORDER BY next_attempt_at
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE refunds r
+   SET attempts = r.attempts + 1, next_attempt_at = now() + make_interval(secs => $3)
+  FROM due, payments p
+ WHERE r.id = due.id AND p.id = r.payment_id
+RETURNING r.id, r.payment_id, p.provider_key, r.attempts
+"""
+
+# The provider answered: $2 DONE (money back; the payment is REFUNDED) or NOTHING_CAPTURED
+# (nothing was taken under that key; a payment still PENDING or TIMEOUT is VOIDED).
+#   $1 refund id, $2 its final status, $3 the provider's reference
+FINISH_REFUND_SQL = f"""
+WITH refund AS (
+    UPDATE refunds
+       SET status = $2, completed_at = now(), last_error = NULL
+     WHERE id = $1 AND status = '{REFUND_PENDING}'
+ RETURNING payment_id
+)
+UPDATE payments p
+   SET status = CASE WHEN $2 = '{RefundStatus.DONE}' THEN '{PaymentStatus.REFUNDED}'
+                     WHEN p.status IN ('{PAYMENT_PENDING}', '{PaymentStatus.TIMEOUT}')
+                          THEN '{PaymentStatus.VOIDED}'
+                     ELSE p.status END,
+       provider_reference = coalesce($3, p.provider_reference),
+       updated_at = now()
+  FROM refund
+ WHERE p.id = refund.payment_id
+"""
+
+# The provider failed: try again later, backing off (2^attempts s, at most $3 s).
+#   $1 refund id, $2 what went wrong, $3 the longest pause
+RETRY_REFUND_SQL = f"""
+UPDATE refunds
+   SET last_error = $2,
+       next_attempt_at = now() + make_interval(secs => least($3, power(2, attempts)))
+ WHERE id = $1 AND status = '{REFUND_PENDING}'
 """

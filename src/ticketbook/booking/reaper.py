@@ -6,8 +6,9 @@ import asyncio
 import logging
 
 from ticketbook.booking import queries
+from ticketbook.booking.refunds import Refunds
 from ticketbook.booking.releases import TierReleases
-from ticketbook.booking.service import booking_wire, refund_payment
+from ticketbook.booking.service import booking_wire
 from ticketbook.db.locks import JobLock
 from ticketbook.db.pool import Database
 from ticketbook.observability.metrics import HOLDS_EXPIRED, REAPER_RUNS
@@ -38,11 +39,12 @@ async def expire_holds(
     if releases is not None:
         for r in rows:
             releases.released(r["tier_id"], r["quantity"])
-    # Outside the transaction: a payment may have been captured just before the crash.
+    # Outside the transaction: a payment may have been captured just before the crash; the
+    # statement owed it back, and the refunder asks again if this fails.
+    refunds = Refunds(db, gateway)
     for r in rows:
-        if r["payment_id"] is not None:
-            await refund_payment(db, gateway, r["payment_id"], r["provider_key"])
-            await db.execute(queries.VOID_PAYMENT_SQL, r["payment_id"])
+        if r["refund_id"] is not None:
+            await refunds.attempt(r["refund_id"])
     if rows:
         HOLDS_EXPIRED.labels("reaper").inc(len(rows))
         log.info("reaper expired %d holds", len(rows))

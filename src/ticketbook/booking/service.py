@@ -19,10 +19,17 @@ import asyncpg
 from ticketbook.booking import queries
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import OUTCOME_OF_STATUS, BookingOutcome, BookingResult
+from ticketbook.booking.refunds import Refunds
 from ticketbook.booking.releases import TierReleases
 from ticketbook.db.pool import Database
-from ticketbook.domain.enums import BookingStatus, PaymentStatus
-from ticketbook.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from ticketbook.domain.enums import BookingStatus
+from ticketbook.domain.errors import (
+    ConcertStarted,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
 from ticketbook.domain.schemas import (
     PAYMENT_STATUS_OF,
     Booking,
@@ -35,7 +42,6 @@ from ticketbook.observability.metrics import (
     HOLDS_CREATED,
     HOLDS_EXPIRED,
     PAYMENTS,
-    REFUNDS,
 )
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, PaymentGateway
 from ticketbook.ratelimit.limiter import RateLimiter
@@ -126,6 +132,10 @@ class BookingEngine:
     # for other processes' releases).
     releases: TierReleases = field(default_factory=TierReleases)
 
+    @property
+    def refunds(self) -> Refunds:
+        return Refunds(self.db, self.gateway)
+
     async def book(
         self,
         *,
@@ -186,8 +196,13 @@ class BookingEngine:
             await self.releases.wait(tier_id, min(remaining, RECHECK_HELD_S))
 
         HOLDS_CREATED.inc()
-        # The hold is committed and no lock or transaction is open while we wait on the provider.
-        charge = await self._charge(payment_key, row["total_cents"], row["currency"])
+        if row["total_cents"] == 0:
+            # Free tickets: nothing to charge, so the provider is not asked.
+            charge = ChargeResult(ChargeOutcome.SUCCEEDED)
+            PAYMENTS.labels("free").inc()
+        else:
+            # The hold is committed: no lock or transaction is open while the provider works.
+            charge = await self._charge(payment_key, row["total_cents"], row["currency"])
         return await self._settle(row, payment_key, charge, user_id, key, fingerprint)
 
     async def _hold(
@@ -255,14 +270,12 @@ class BookingEngine:
             charge.failure_reason,
             booking,
         )
-        settled: str | None = None if settled_row is None else settled_row["status"]
-        if settled != BookingStatus.CONFIRMED and charge.outcome in (
-            ChargeOutcome.SUCCEEDED,
-            ChargeOutcome.TIMEOUT,
-        ):
-            # Money may have been taken for a booking we could not confirm: give it back.
-            await refund_payment(self.db, self.gateway, row["payment_id"], payment_key)
-        if settled_row is None:
+        assert settled_row is not None  # the statement always answers one row
+        if settled_row["refund_id"] is not None:
+            # Money may have been taken for a booking that is not confirmed: the settle owed
+            # it back; ask for it now (the refunder asks again if this fails).
+            await self.refunds.attempt(settled_row["refund_id"])
+        if settled_row["status"] is None:
             # The reaper expired this hold first; it also answered the idempotency key.
             return await self._replay(user_id, key, fingerprint)
         outcome = OUTCOME_OF_STATUS[BookingStatus(settled_row["status"])]
@@ -320,30 +333,18 @@ class BookingEngine:
             raise Forbidden("This booking belongs to someone else")
         if released is not None:
             self.releases.released(booking["tier_id"], booking["quantity"])
-            if released["payment_id"] is not None:
-                await refund_payment(
-                    self.db, self.gateway, released["payment_id"], released["provider_key"]
-                )
-        elif booking["status"] != BookingStatus.CANCELLED:
+            if released["refund_id"] is not None:
+                # Owed in the cancel's own statement; the refunder asks again if this fails.
+                await self.refunds.attempt(released["refund_id"])
+        elif booking["status"] == BookingStatus.CANCELLED:
+            pass  # cancelled already: the same answer again
+        elif booking["status"] == BookingStatus.CONFIRMED and booking["concert_started"]:
+            raise ConcertStarted(
+                "This concert has already started, so its bookings can no longer be "
+                "cancelled or refunded"
+            )
+        else:
             raise Conflict(
                 f"Only confirmed bookings can be cancelled; this one is {booking['status']}"
             )
         return render_booking(booking)
-
-
-async def refund_payment(
-    db: Database, gateway: PaymentGateway, payment_id: uuid.UUID, provider_key: uuid.UUID
-) -> None:
-    """Refund whatever the provider captured under our key and record it."""
-    try:
-        refund = await gateway.refund(key=provider_key)
-    except Exception:
-        log.exception(
-            "refund failed for payment %s; it stays as recorded for reconciliation", payment_id
-        )
-        return
-    if refund.refunded:
-        REFUNDS.inc()
-        await db.execute(
-            queries.MARK_PAYMENT_SQL, payment_id, PaymentStatus.REFUNDED, refund.provider_reference
-        )

@@ -35,6 +35,10 @@ class InvalidCredentials(Unauthenticated):
     code = "INVALID_CREDENTIALS"
 
 
+class ConcertStarted(Conflict):
+    code = "CONCERT_STARTED"
+
+
 class EmailTaken(Conflict):
     code = "EMAIL_TAKEN"
 

@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from ticketbook.db.models import Base
-from ticketbook.ops.queries import CONSERVATION_SQL, CONSTRAINTS_SQL, ROW_RULES, STUCK_HOLDS_SQL
+from ticketbook.ops.queries import (
+    CONSERVATION_SQL,
+    CONSTRAINTS_SQL,
+    FAILING_REFUNDS_SQL,
+    ROW_RULES,
+    STUCK_HOLDS_SQL,
+    UNREFUNDED_PAYMENTS_SQL,
+)
+
+# A refund still owed after this many tries is worth an operator's look.
+FAILING_REFUND_ATTEMPTS = 5
 
 
 @dataclass
@@ -70,6 +80,19 @@ async def diagnose(conn: asyncpg.Connection, stuck_grace_s: float = 60.0) -> Rep
             report.violation(f"constraints not validated: {', '.join(unvalidated)}")
         if not missing and not unvalidated:
             report.ok(f"all {len(present)} constraints present and validated")
+        unrefunded = await conn.fetchval(UNREFUNDED_PAYMENTS_SQL)
+        if unrefunded:
+            report.violation(
+                f"{unrefunded} payments captured for unconfirmed bookings have no refund owed"
+            )
+        else:
+            report.ok("every payment taken for an unconfirmed booking is refunded or owed")
+        failing, failing_cents = await conn.fetchrow(FAILING_REFUNDS_SQL, FAILING_REFUND_ATTEMPTS)
+        if failing:
+            report.warning(
+                f"{failing} refunds ({failing_cents / 100:.2f} in all) failed "
+                f"{FAILING_REFUND_ATTEMPTS}+ times and are still owed (is the provider down?)"
+            )
         stuck = await conn.fetchval(STUCK_HOLDS_SQL, stuck_grace_s)
         if stuck:
             report.warning(

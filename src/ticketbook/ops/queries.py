@@ -7,6 +7,8 @@ from ticketbook.domain.enums import (
     LIVE_BOOKING_STATUSES,
     MAX_TICKETS_PER_BOOKING,
     BookingStatus,
+    PaymentStatus,
+    RefundStatus,
     sql_list,
 )
 
@@ -24,6 +26,23 @@ SELECT t.id, t.tier_type, c.name AS concert, t.total_quantity, t.available_quant
               WHERE status IN ({sql_list(LIVE_BOOKING_STATUSES)})
               GROUP BY tier_id) b ON b.tier_id = t.id
  ORDER BY c.starts_at, t.tier_type
+"""
+
+# Money captured (or maybe captured: a timeout) for a booking that is not confirmed, with no
+# refund owed for it: lost unless someone notices. Every statement that unconfirms a paid
+# booking owes its refund in the same statement, so this should always be 0.
+UNREFUNDED_PAYMENTS_SQL = f"""
+SELECT count(*) FROM payments p
+  JOIN bookings b ON b.id = p.booking_id
+ WHERE p.status IN ('{PaymentStatus.SUCCEEDED}', '{PaymentStatus.TIMEOUT}')
+   AND b.status <> '{BookingStatus.CONFIRMED}' AND p.amount_cents > 0
+   AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
+"""
+
+# Refunds the provider keeps failing ($1 attempts or more): money owed, not yet given back.
+FAILING_REFUNDS_SQL = f"""
+SELECT count(*), coalesce(sum(amount_cents), 0)::bigint AS amount_cents
+  FROM refunds WHERE status = '{RefundStatus.PENDING}' AND attempts >= $1
 """
 
 # Rows that break a rule the CHECK constraints state (they can only exist if a constraint

@@ -62,6 +62,7 @@ def _environment() -> Environment:
         availability=views.availability,
         concert_availability=views.concert_availability,
         max_quantity=views.max_quantity,
+        has_started=views.has_started,
         left_share=views.left_share,
         poster_hue=views.poster_hue,
         # The enums, so templates compare against the one definition of each value.

@@ -137,6 +137,11 @@ def long_venue_time(moment: datetime, zone: str | None) -> str:
     return f"{long_date(moment, zone)} · {time_of_day(moment, zone)}"
 
 
+def has_started(moment: datetime) -> bool:
+    """A concert starting at ``moment`` has begun: it is off sale and can't be cancelled."""
+    return moment <= datetime.now(UTC)
+
+
 def max_quantity(tier: TicketTier) -> int:
     return max(0, min(MAX_TICKETS_PER_BOOKING, tier.available_quantity))
 
