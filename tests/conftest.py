@@ -9,10 +9,12 @@ test can't carry the wrong one: `pytest -m "not system"` is the fast suite.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -27,7 +29,24 @@ def admin_url() -> Iterator[str]:
         yield url
         return
     with embedded_postgres("tb-test-pg-") as server:
-        yield server.get_uri()
+        url = server.get_uri()
+        asyncio.run(_throwaway(url))
+        yield url
+
+
+async def _throwaway(url: str) -> None:
+    """The session's own cluster is deleted at the end, so it needn't survive a power cut:
+    no fsync, no waiting for WAL flushes. Locks, constraints and visibility are the same
+    (durability is all that changes); its shutdown checkpoint and deletion go from seconds
+    to under one. Servers the tests stop and restart (tests/support/databases.py's
+    private_postgres) keep the defaults, and a TEST_DATABASE_URL server is never touched."""
+    conn = await asyncpg.connect(url)
+    try:
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            await conn.execute(f"ALTER SYSTEM SET {setting}")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")
