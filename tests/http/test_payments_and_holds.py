@@ -10,9 +10,11 @@ import httpx
 import pytest
 
 from tests.http.conftest import AppFactory
-from tests.support.api import book, guest_identity
+from tests.support.api import fan
 from tests.support.inventory import doctor, fetch, fetchval, make_concert, tier_counts
 from tests.support.waiting import wait_until
+from ticketbook.client import BookingAnswer
+from ticketbook.domain.enums import BookingStatus
 
 ALWAYS_DECLINE = {
     "TICKETBOOK_PAYMENT_SUCCESS_RATE": "0",
@@ -53,20 +55,16 @@ def test_failed_payment_returns_the_tickets(
     tier_id = concert["tiers"]["GA"]
     app = start_app(db_url, **env)
     with app.client() as client:
-        _, auth = guest_identity(client)
-        key = str(uuid.uuid4())
-        response = book(client, auth, tier_id, 4, key=key)
-    assert response.status_code == 402
-    body = response.json()
-    assert body["success"] is False
-    assert body["booking"]["status"] == "FAILED"
-    assert "new idempotency key" in body["message"]
+        answer = fan(client).book(tier_id, 4)
+    assert answer.status == 402 and not answer.confirmed
+    assert answer.booking is not None and answer.booking.status == BookingStatus.FAILED
+    assert "new idempotency key" in answer.message
     assert tier_counts(db_url, tier_id) == {"available": 10, "total": 10, "FAILED": 4}
 
     (payment,) = fetch(db_url, "SELECT status, provider_key FROM payments")
     assert payment["status"] in payment_statuses
     # The provider got our own fresh key, never the client's idempotency key.
-    assert str(payment["provider_key"]) != key
+    assert str(payment["provider_key"]) != answer.key
     assert doctor(db_url).violations == 0
 
 
@@ -74,10 +72,9 @@ def test_every_attempt_is_recorded_with_a_fresh_provider_key(
     client: httpx.Client, shared_db: str
 ) -> None:
     concert = make_concert(shared_db, {"GA": 10})
-    _, auth = guest_identity(client)
-    keys = [str(uuid.uuid4()) for _ in range(3)]
-    for key in keys:
-        assert book(client, auth, concert["tiers"]["GA"], 1, key=key).status_code == 200
+    api = fan(client)
+    keys = [api.book(concert["tiers"]["GA"], 1).key for _ in range(3)]
+    assert len(set(keys)) == 3
     rows = fetch(
         shared_db,
         "SELECT p.provider_key, p.status, p.amount_cents, b.total_cents FROM payments p "
@@ -105,11 +102,10 @@ def test_payment_after_hold_expiry_is_refunded_not_confirmed(
         TICKETBOOK_REAPER_INTERVAL_S="600",
     )
     with app.client() as client:
-        _, auth = guest_identity(client)
-        response = book(client, auth, tier_id, 2)
-    assert response.status_code == 402
-    assert response.json()["booking"]["status"] == "EXPIRED"
-    assert "refunded" in response.json()["message"]
+        answer = fan(client).book(tier_id, 2)
+    assert answer.status == 402
+    assert answer.booking is not None and answer.booking.status == BookingStatus.EXPIRED
+    assert "refunded" in answer.message
     assert tier_counts(db_url, tier_id) == {"available": 5, "total": 5, "EXPIRED": 2}
     assert fetchval(db_url, "SELECT status FROM payments") == "REFUNDED"
 
@@ -126,12 +122,10 @@ def test_reaper_releases_an_expired_hold_while_payment_is_slow(
         TICKETBOOK_REAPER_INTERVAL_S="0.1",
     )
     with app.client() as client:
-        _, auth = guest_identity(client)
+        api = fan(client)
         key = str(uuid.uuid4())
-        results: list[httpx.Response] = []
-        worker = threading.Thread(
-            target=lambda: results.append(book(client, auth, tier_id, 3, key))
-        )
+        results: list[BookingAnswer] = []
+        worker = threading.Thread(target=lambda: results.append(api.book(tier_id, 3, key)))
         worker.start()
         # While the payment is still in flight the reaper gives the tickets back.
         wait_until(
@@ -141,12 +135,12 @@ def test_reaper_releases_an_expired_hold_while_payment_is_slow(
         assert worker.is_alive()  # the payment is still in flight
         assert tier_counts(db_url, tier_id) == {"available": 5, "total": 5, "EXPIRED": 3}
         worker.join(30)
-        (response,) = results
-        assert response.status_code == 402
-        assert response.json()["booking"]["status"] == "EXPIRED"
+        (answer,) = results
+        assert answer.status == 402
+        assert answer.booking is not None and answer.booking.status == BookingStatus.EXPIRED
         # The key remembers the outcome the reaper wrote.
-        replay = book(client, auth, tier_id, 3, key)
-        assert (replay.status_code, replay.json()["booking"]["status"]) == (402, "EXPIRED")
+        replay = api.book(tier_id, 3, key)
+        assert (replay.status, replay.booking) == (402, answer.booking)
         # The late payment was captured by the provider and is refunded: the reaper owed it
         # back when it expired the hold, and its refund call may still be on its way.
         wait_until(

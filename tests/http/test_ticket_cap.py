@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from tests.http.conftest import AppFactory
-from tests.support.api import book, guest_identity
+from tests.support.api import fan
 from tests.support.inventory import fetchval, make_concert
 
 CAP = 10  # TICKETBOOK_MAX_TICKETS_PER_CONCERT's default
@@ -33,7 +33,7 @@ def test_failed_payments_do_not_use_up_the_cap(db_url: str, start_app: AppFactor
         TICKETBOOK_PAYMENT_ERROR_SHARE="0",
     )
     with declining.client() as client:
-        fan_id, fan = guest_identity(client)
+        api = fan(client)
         for _ in range(3):
-            assert book(client, fan, tier, CAP).status_code == 402
-    assert held_by(db_url, fan_id, concert["id"]) == 0
+            assert api.book(tier, CAP).status == 402
+    assert held_by(db_url, str(api.user_id), concert["id"]) == 0
