@@ -20,9 +20,23 @@ class Outcome:
 
 
 async def make_guests(base_url: str, count: int) -> list[dict[str, str]]:
+    """``count`` fans, each arriving from an address of its own (as the local proxy, which
+    the server trusts on loopback, reports it): one address may mint only so many guests."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        responses = await asyncio.gather(*(client.post("/api/auth/guest") for _ in range(count)))
+        responses = await asyncio.gather(
+            *(
+                client.post("/api/auth/guest", headers={"X-Forwarded-For": fan_address(i)})
+                for i in range(count)
+            )
+        )
+    for response in responses:
+        assert response.status_code == 200, response.text
     return [{"Authorization": f"Bearer {r.json()['token']}"} for r in responses]
+
+
+def fan_address(n: int) -> str:
+    """A distinct address in 198.18.0.0/15 (the benchmarking range) for fan ``n``."""
+    return f"198.{18 + (n >> 16) % 2}.{(n >> 8) % 256}.{n % 256}"
 
 
 async def fire_together(

@@ -63,7 +63,7 @@ def test_metrics_count_every_worker(db_url: str, start_server: ServerFactory) ->
         == 12
     )
     assert metric(text, "ticketbook_bookings_total", outcome="confirmed") == statuses.count(200)
-    assert metric(text, "ticketbook_bookings_total", outcome="failed") == statuses.count(402)
+    assert metric(text, "ticketbook_bookings_total", outcome="declined") == statuses.count(402)
     assert metric(text, "ticketbook_holds_created_total") == 12
     assert metric(text, "ticketbook_payments_total", outcome="succeeded") == statuses.count(200)
     assert metric(text, "ticketbook_payments_total", outcome="declined") == statuses.count(402)

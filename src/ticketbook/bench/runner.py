@@ -113,6 +113,8 @@ class Server:
             "TICKETBOOK_MAX_TICKETS_PER_CONCERT": str(scenarios.RAW_SQL_TICKET_CAP),
             "TICKETBOOK_RATE_BOOKING_PER_ACCOUNT": "1000000000/60",
             "TICKETBOOK_RATE_BOOKING_PER_ADDRESS": "off",
+            # Every load client mints its guest from the one load address.
+            "TICKETBOOK_RATE_GUEST_PER_ADDRESS": "off",
         }
         command = [
             sys.executable,
