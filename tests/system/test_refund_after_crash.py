@@ -57,7 +57,13 @@ def test_sigkill_between_cancel_and_refund_loses_no_money(
     assert doctor(db_url).violations == 0  # owed, so not lost
 
     # A new server's refunder asks again once the dead process's claim runs out.
-    fresh = start_server(db_url, workers=1, TICKETBOOK_REAPER_INTERVAL_S="0.2")
+    # The same simulated provider (its ledger follows from the key and the success rate).
+    fresh = start_server(
+        db_url,
+        workers=1,
+        TICKETBOOK_PAYMENT_SUCCESS_RATE="1",
+        TICKETBOOK_REAPER_INTERVAL_S="0.2",
+    )
     # The dead process's claim would run out by itself in a minute; skip the wait.
     execute(db_url, "UPDATE refunds SET next_attempt_at = now()")
     wait_until(
