@@ -280,7 +280,7 @@ RETURNING r.id, r.payment_id, p.provider_key, r.attempts
 """
 
 # The provider answered: $2 DONE (money back; the payment is REFUNDED) or NOTHING_CAPTURED
-# (nothing was taken under that key; a payment still PENDING or TIMEOUT is VOIDED).
+# (nothing was taken under that key; a payment still PENDING is VOIDED, a TIMEOUT stays one).
 #   $1 refund id, $2 its final status, $3 the provider's reference
 FINISH_REFUND_SQL = f"""
 WITH refund AS (
@@ -291,8 +291,7 @@ WITH refund AS (
 )
 UPDATE payments p
    SET status = CASE WHEN $2 = '{RefundStatus.DONE}' THEN '{PaymentStatus.REFUNDED}'
-                     WHEN p.status IN ('{PAYMENT_PENDING}', '{PaymentStatus.TIMEOUT}')
-                          THEN '{PaymentStatus.VOIDED}'
+                     WHEN p.status = '{PAYMENT_PENDING}' THEN '{PaymentStatus.VOIDED}'
                      ELSE p.status END,
        provider_reference = coalesce($3, p.provider_reference),
        updated_at = now()
