@@ -117,7 +117,7 @@ async def open_services(
             for job in (
                 run_reaper(
                     db,
-                    payment_gateway,
+                    engine.refunds,
                     settings.reaper_interval_s,
                     settings.reaper_batch_size,
                     engine.releases,

@@ -12,14 +12,13 @@ from ticketbook.booking.service import booking_wire
 from ticketbook.db.locks import JobLock
 from ticketbook.db.pool import Database
 from ticketbook.observability.metrics import HOLDS_EXPIRED, REAPER_RUNS
-from ticketbook.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
 
 
 async def expire_holds(
     db: Database,
-    gateway: PaymentGateway,
+    refunds: Refunds,
     batch_size: int,
     releases: TierReleases | None = None,
 ) -> int:
@@ -41,7 +40,6 @@ async def expire_holds(
             releases.released(r["tier_id"], r["quantity"])
     # Outside the transaction: a payment may have been captured just before the crash; the
     # statement owed it back, and the refunder asks again if this fails.
-    refunds = Refunds(db, gateway)
     for r in rows:
         if r["refund_id"] is not None:
             await refunds.attempt(r["refund_id"])
@@ -53,7 +51,7 @@ async def expire_holds(
 
 async def run_reaper(
     db: Database,
-    gateway: PaymentGateway,
+    refunds: Refunds,
     interval_s: float,
     batch_size: int,
     releases: TierReleases | None = None,
@@ -61,7 +59,7 @@ async def run_reaper(
     """Loop forever (until cancelled), draining overdue holds batch by batch."""
     while True:
         try:
-            while await expire_holds(db, gateway, batch_size, releases) == batch_size:
+            while await expire_holds(db, refunds, batch_size, releases) == batch_size:
                 pass
             REAPER_RUNS.labels("ok").inc()
         except asyncio.CancelledError:

@@ -131,10 +131,11 @@ class BookingEngine:
     # Wakes requests waiting for held tickets when tickets come back (fed by the live hub
     # for other processes' releases).
     releases: TierReleases = field(default_factory=TierReleases)
+    # Money owed back, asked of the same gateway (built from it, once).
+    refunds: Refunds = field(init=False)
 
-    @property
-    def refunds(self) -> Refunds:
-        return Refunds(self.db, self.gateway)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "refunds", Refunds(self.db, self.gateway))
 
     async def book(
         self,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -14,6 +16,7 @@ from ticketbook.domain.schemas import (
 )
 from ticketbook.http.deps import Services, parse_id
 from ticketbook.http.responses import json_response
+from ticketbook.services import AppServices
 
 router = APIRouter(tags=["concerts"])
 
@@ -31,9 +34,7 @@ async def list_concerts(services: Services) -> Response:
     responses={404: {"model": ErrorBody}},
 )
 async def get_concert(concert_id: str, services: Services) -> Response:
-    concert = await catalog.concert_wire(services.catalog_db, parse_id(concert_id, "Concert"))
-    if concert is None:
-        raise NotFound("Concert not found")
+    concert = await _concert_wire(services, concert_id)
     return json_response(200, {"success": True, "data": concert})
 
 
@@ -44,7 +45,13 @@ async def get_concert(concert_id: str, services: Services) -> Response:
 )
 async def get_availability(concert_id: str, services: Services) -> Response:
     """The live ticket counts of a concert's tiers (the brief's availability route)."""
-    concert = await catalog.concert_wire(services.catalog_db, parse_id(concert_id, "Concert"))
+    concert = await _concert_wire(services, concert_id)
+    return json_response(200, {"success": True, "data": catalog.availability_wire(concert)})
+
+
+async def _concert_wire(services: AppServices, raw_id: str) -> dict[str, Any]:
+    """One concert in its wire shape, from the catalog's (replica) pool; 404 when unknown."""
+    concert = await catalog.concert_wire(services.catalog_db, parse_id(raw_id, "Concert"))
     if concert is None:
         raise NotFound("Concert not found")
-    return json_response(200, {"success": True, "data": catalog.availability_wire(concert)})
+    return concert
