@@ -137,7 +137,8 @@ def test_postgres_restart_mid_load(tmp_path: Path) -> None:
         assert all(a.retry_after == "1" for a in unavailable)
         # It recovered by itself: bookings succeed again after the database returned.
         assert any(a.status == 200 and a.at > up + 0.5 for b in bookings for a in b.attempts)
-        assert all(b.final is not None for b in bookings), "a request never got an answer"
+        unanswered = [(b.key, b.attempts) for b in bookings if b.final is None]
+        assert not unanswered, f"requests never got an answer (outage {down:.2f}-{up:.2f} s)"
         counts = assert_invariants(db_url, bookings)
         counts["503_during_outage"] = len(unavailable)
         _report("postgres-restart", counts)
