@@ -716,6 +716,15 @@ class Settings(_Group):
         group=CONNECTIONS,
         doc="timeout for opening a new connection (asyncpg's connect `timeout`)",
     )
+    startup_database_wait_s: float = _setting(
+        "TICKETBOOK_STARTUP_DATABASE_WAIT_S",
+        30.0,
+        ge=0,
+        group=CONNECTIONS,
+        doc="how long a starting worker waits for an unreachable database before it gives up. "
+        "A worker (re)started during a database outage waits instead of failing its start-up, "
+        "which would stop the whole server",
+    )
     pool_acquire_timeout_s: float = _setting(
         "TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S",
         2.0,

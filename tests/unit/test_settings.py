@@ -111,6 +111,7 @@ DOCUMENTED_DEFAULTS: dict[str, tuple[str, object]] = {
     "TICKETBOOK_POOL_MIN_SIZE": ("pool_min_size", 2),
     "TICKETBOOK_POOL_MAX_SIZE": ("pool_max_size", 10),
     "TICKETBOOK_CONNECT_TIMEOUT_S": ("connect_timeout_s", 5.0),
+    "TICKETBOOK_STARTUP_DATABASE_WAIT_S": ("startup_database_wait_s", 30.0),
     "TICKETBOOK_POOL_ACQUIRE_TIMEOUT_S": ("pool_acquire_timeout_s", 2.0),
     "TICKETBOOK_PGBOUNCER": ("pgbouncer", False),
     "TICKETBOOK_LIVE_DATABASE_URL": ("live_database_url", None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,6 +96,32 @@ async def create_pool(
     return pool
 
 
+# What an unreachable or restarting server raises on connect (a missing socket file is an
+# OSError, a server still starting is CannotConnectNowError).
+UNREACHABLE_ERRORS = (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError)
+
+
+async def create_pool_when_reachable(
+    dsn: str, settings: Settings, *, read_only: bool = False
+) -> asyncpg.Pool:
+    """The pool, once the server answers: a worker started during a database outage (the
+    supervisor restarting one, say) waits up to ``startup_database_wait_s`` for it to return
+    rather than failing its start-up, which would stop every worker with it."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + settings.startup_database_wait_s
+    backoff = 0.2
+    while True:
+        try:
+            return await create_pool(dsn, settings, read_only=read_only)
+        except UNREACHABLE_ERRORS as exc:
+            remaining = give_up - loop.time()
+            if remaining <= 0:
+                raise
+            log.warning("database unreachable at start-up (%r); retrying in %.1fs", exc, backoff)
+            await asyncio.sleep(min(backoff, remaining))
+            backoff = min(backoff * 2, 2.0)
+
+
 class PoolExhausted(TimeoutError):
     """Every connection stayed busy for the whole acquire timeout."""
 
@@ -153,7 +180,8 @@ async def open_database(dsn: str, settings: Settings, *, read_only: bool = False
     """The pool for ``dsn``. ``read_only``: a replica's pool, for reads that may lag a little;
     a write through it fails (on the primary too), unless PgBouncer stands in between."""
     database = Database(
-        await create_pool(dsn, settings, read_only=read_only), settings.pool_acquire_timeout_s
+        await create_pool_when_reachable(dsn, settings, read_only=read_only),
+        settings.pool_acquire_timeout_s,
     )
     if settings.pgbouncer:
         async with database.connection() as conn:

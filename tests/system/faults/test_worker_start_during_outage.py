@@ -1,0 +1,91 @@
+"""A worker that starts while the database is down waits for it instead of failing its
+start-up: uvicorn's supervisor stops the whole server when one worker's start-up fails, so
+a worker restarted during an outage would otherwise take every worker down with it (CI met
+this: a slow second worker started inside the restart test's outage)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.support.databases import PrivatePostgres, private_postgres
+from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
+
+
+def _workers(server: LiveServer) -> list[psutil.Process]:
+    assert server.process is not None
+    return [
+        child
+        for child in psutil.Process(server.process.pid).children()
+        if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's tracker
+    ]
+
+
+def _restart_a_worker_during_outage(pg: PrivatePostgres, server: LiveServer) -> None:
+    """Stop the database, kill a worker and let the supervisor start its replacement, which
+    meets the outage on its start-up."""
+    first = _workers(server)
+    assert len(first) == 2
+    pg.stop()
+    os.kill(first[0].pid, signal.SIGKILL)
+    wait_until(
+        lambda: (
+            server.process is not None
+            and (
+                server.process.poll() is not None
+                or "database unreachable at start-up" in server.log_path.read_text()
+            )
+        ),
+        "the replacement worker met the outage (or the server stopped)",
+        timeout_s=20,
+        interval_s=0.05,
+    )
+
+
+def test_a_worker_started_during_an_outage_waits_for_the_database(tmp_path: Path) -> None:
+    with private_postgres() as pg:
+        server = LiveServer(pg.database_url, tmp_path, {}, workers=2).start()
+        try:
+            _restart_a_worker_during_outage(pg, server)
+            pg.start()
+            assert server.process is not None
+            # Both workers serve again: the replacement finished its start-up.
+            wait_until(lambda: len(_workers(server)) == 2, "two workers again", timeout_s=20)
+            wait_until(
+                lambda: (
+                    "Application startup complete"
+                    in server.log_path.read_text().rpartition("database unreachable at start-up")[2]
+                ),
+                "the replacement worker completed its start-up",
+                timeout_s=30,
+            )
+            assert server.process.poll() is None, "the server stopped"
+            response = httpx.get(f"{server.base_url}/api/concerts", timeout=5)
+            assert response.status_code == 200
+        finally:
+            server.stop()
+
+
+def test_control_without_the_wait_the_outage_stops_the_server(tmp_path: Path) -> None:
+    """The control: with no wait, the same restart stops the whole server, so the test above
+    can tell."""
+    with private_postgres() as pg:
+        server = LiveServer(
+            pg.database_url, tmp_path, {"TICKETBOOK_STARTUP_DATABASE_WAIT_S": "0"}, workers=2
+        ).start()
+        try:
+            _restart_a_worker_during_outage(pg, server)
+            assert server.process is not None
+            wait_until(
+                lambda: server.process is not None and server.process.poll() is not None,
+                "the server stopped",
+                timeout_s=30,
+            )
+            assert "Application startup failed" in server.log_path.read_text()
+        finally:
+            server.stop()
