@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ticketbook.bench.cpu import CpuProbe, CpuSnapshot, cpu_summary
+
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
     if not sorted_values:
@@ -18,19 +20,34 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 @dataclass
 class Recorder:
+    """One scenario's measured window: from construction to ``stop()``. Given a probe, it
+    reads the CPU time of the processes under test at both ends of that window."""
+
     scenario: str
     clients: int
+    cpu: CpuProbe | None = None
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
-    started: float = field(default_factory=time.perf_counter)
+    # The error code of each refusal (409, 429): which of them a 409 was.
+    error_codes: Counter[str] = field(default_factory=Counter)
+    started: float = 0.0
     finished: float | None = None
+    cpu_started: CpuSnapshot | None = None
+    cpu_finished: CpuSnapshot | None = None
 
-    def record(self, status: int | str, latency_s: float) -> None:
+    def __post_init__(self) -> None:
+        self.cpu_started = self.cpu.snapshot() if self.cpu else None
+        self.started = time.perf_counter()
+
+    def record(self, status: int | str, latency_s: float, error_code: str | None = None) -> None:
         self.latencies_ms.append(latency_s * 1000.0)
         self.statuses[str(status)] += 1
+        if error_code:
+            self.error_codes[error_code] += 1
 
     def stop(self) -> None:
         self.finished = time.perf_counter()
+        self.cpu_finished = self.cpu.snapshot() if self.cpu else None
 
     @property
     def elapsed_s(self) -> float:
@@ -39,6 +56,11 @@ class Recorder:
     def summary(self, **extra: Any) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
         elapsed = self.elapsed_s
+        cpu = (
+            cpu_summary(self.cpu_started, self.cpu_finished, len(ordered))
+            if self.cpu_started and self.cpu_finished
+            else {}
+        )
         return {
             "scenario": self.scenario,
             "clients": self.clients,
@@ -49,6 +71,8 @@ class Recorder:
             "p90_ms": round(percentile(ordered, 0.90), 2),
             "p99_ms": round(percentile(ordered, 0.99), 2),
             "statuses": dict(sorted(self.statuses.items())),
+            "error_codes": dict(sorted(self.error_codes.items())),
+            **cpu,
             **extra,
         }
 
