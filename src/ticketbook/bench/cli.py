@@ -31,7 +31,8 @@ def run_bench(admin_url: str, settings: Settings, args: argparse.Namespace) -> i
     print()
     print(
         f"machine: {machine_description()}; server: {options.workers} workers x "
-        f"{options.pool_size} connections; payment latency {options.payment_latency_ms} ms"
+        f"{options.pool_size} connections; payment latency {options.payment_latency_ms} ms "
+        "(hot-tier-realistic: 150 ms ± 100 ms, default timeouts)"
     )
     print(summary_table(results))
     if options.output:
