@@ -17,6 +17,9 @@ SCENARIOS = {
     "browse",
     "hot-tier",
     "raw-sql-hot-tier",
+    "hot-tier@256",
+    "raw-sql-hot-tier@256",
+    "hot-tier-realistic",
     "spread",
     "my-bookings",
     "raw-sql-spread",
@@ -55,8 +58,15 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
         assert r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
         assert sum(r["statuses"].values()) == r["requests"]
         assert not set(r["statuses"]) - {"200", "402", "409"}, r["statuses"]
+        # CPU per request, from /proc: PostgreSQL always, the app's processes when HTTP ran.
+        assert r["pg_cpu_ms_per_request"] > 0, r
+        if r["scenario"].startswith("raw-sql"):
+            assert r["app_cpu_ms_per_request"] is None
+        else:
+            assert r["app_cpu_ms_per_request"] > 0, r
         if "inventory" in r:
             assert r["inventory"]["oversold_tickets"] == 0
             assert r["inventory"]["conservation_holds"] is True
     assert "x raw SQL" in result.stdout and "| scenario |" in result.stdout
+    assert "app CPU ms/req" in result.stdout and "hot-tier-realistic / hot-tier" in result.stdout
     assert '{"fill":{"rows":2000' in result.stdout

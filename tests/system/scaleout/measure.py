@@ -70,12 +70,14 @@ async def _measure(url: str, env: dict[str, str], duration_s: float) -> dict[str
         await runner._settle_database(url)
         browse = await scenarios.browse(target, catalog, options.browse_clients, duration_s)
         results["browse"] = browse.summary()
+        clients = options.booking_clients
         for shape, run in (("hot-tier", scenarios.hot_tier), ("spread", scenarios.spread)):
             await runner._reseed(url)
             catalog = await runner._catalog(url)
-            guests = await scenarios.make_guests(target, options.booking_clients)
+            # A pool of fans, as in the bench: the per-fan cap runs at its default.
+            guests = await scenarios.make_guests(target, scenarios.fans_needed(clients, duration_s))
             await runner._settle_database(url)
-            recorder = await run(target, catalog, guests, duration_s)
+            recorder = await run(target, catalog, scenarios.Fans(guests), clients, duration_s)
             results[shape] = recorder.summary(**await runner._inventory(url))
     finally:
         server.stop()
