@@ -203,3 +203,61 @@ def test_waiters_hold_no_connection_and_the_failed_payment_wakes_one(
     assert in_use == 0  # twenty requests waiting, no connection taken from the pool
     assert Counter(outcomes) == {"declined": 1, "confirmed": 1, "sold_out": 19}
     assert charges == 2  # the one woken waiter paid; nobody else got as far as a hold
+
+
+class TimesOutThenSlowRefund:
+    """The first charge never answers (the engine's deadline ends it: a timeout, whose money
+    is owed back); its refund then takes the provider seconds. Later charges succeed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.refund_started = asyncio.Event()
+        self.refund_done = asyncio.Event()
+
+    async def charge(self, *, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
+        self.calls += 1
+        if self.calls == 1:
+            await asyncio.Event().wait()  # never answers
+        return ChargeResult(ChargeOutcome.SUCCEEDED, provider_reference=f"ok-{key}")
+
+    async def refund(self, *, key: uuid.UUID) -> RefundResult:
+        self.refund_started.set()
+        await asyncio.sleep(4.0)
+        self.refund_done.set()
+        return RefundResult(refunded=True)
+
+
+def test_a_timed_out_payment_wakes_its_waiters_before_its_slow_refund(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The waiter's bound is the payment's deadline (plus a grace for the settle); the
+    refund a timeout owes comes after the settle and must not eat into it, or the waiter
+    is told "all held" for a ticket that was free."""
+    tier_id = uuid.UUID(make_concert(db_url, {"GA": 1})["tiers"]["GA"])
+    gateway = TimesOutThenSlowRefund()
+
+    async def scene() -> tuple[str, str, bool]:
+        settings = app_settings(tmp_path, TICKETBOOK_PAYMENT_TIMEOUT_MS="300")
+        async with open_services(
+            settings, database_url=db_url, gateway=gateway, run_background_jobs=False
+        ) as services:
+            first, second, *_ = await _buyers(services)
+
+            async def buy(user_id: uuid.UUID) -> str:
+                result = await services.engine.book(
+                    user_id=user_id, tier_id=tier_id, quantity=1, key=uuid.uuid4()
+                )
+                return result.outcome.value
+
+            holder = asyncio.create_task(buy(first))
+            await async_wait_until(lambda: gateway.calls == 1, "the first charge is under way")
+            waiter = await buy(second)
+            refund_was_running = (
+                gateway.refund_started.is_set() and not gateway.refund_done.is_set()
+            )
+            return await holder, waiter, refund_was_running
+
+    holder, waiter, refund_was_running = asyncio.run(scene())
+    assert waiter == BookingOutcome.CONFIRMED.value
+    assert refund_was_running  # answered while the provider was still refunding
+    assert holder == BookingOutcome.DECLINED.value  # a timeout: not paid, its money owed back

@@ -52,6 +52,9 @@ MAX_LISTED_BOOKINGS = 200
 # A request waiting for held tickets looks again at least this often, even when no release
 # announced itself (a count that went down and up between two of the hub's polls).
 RECHECK_HELD_S = 0.5
+# A payment that reaches its deadline still has its settle statement to run: a request
+# waiting for its tickets waits this much past the deadline before it answers "all held".
+SETTLE_GRACE_S = 1.0
 # Looks again at once, at most this many times, when the hold's statement saw holds that had
 # settled by the time it asked how long they would take.
 MAX_STALE_READS = 3
@@ -182,9 +185,10 @@ class BookingEngine:
                 return await self._replay(user_id, key, fingerprint)
             # Tickets are only held by payments in flight. Wait for those payments (they
             # are over by their deadline), holding no lock and no connection, and try again.
-            settled_within_s = max(0.0, row["settled_within_s"] or 0.0)
+            # Negative once the payments are past their deadline.
+            settled_within_s = row["settled_within_s"] or 0.0
             if deadline is None:
-                deadline = loop.time() + settled_within_s
+                deadline = loop.time() + max(0.0, settled_within_s + SETTLE_GRACE_S)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 # Held past the payments' deadline (their process may have died): the
@@ -272,6 +276,11 @@ class BookingEngine:
             booking,
         )
         assert settled_row is not None  # the statement always answers one row
+        if settled_row["status"] is not None:
+            # Tickets came back, or (confirmed) stopped being merely held: either way the
+            # requests waiting for them may now have their answer. Before the refund call
+            # below, which takes a provider round trip they need not wait for.
+            self.releases.released(row["tier_id"], row["quantity"])
         if settled_row["refund_id"] is not None:
             # Money may have been taken for a booking that is not confirmed: the settle owed
             # it back; ask for it now (the refunder asks again if this fails).
@@ -280,9 +289,6 @@ class BookingEngine:
             # The reaper expired this hold first; it also answered the idempotency key.
             return await self._replay(user_id, key, fingerprint)
         outcome = OUTCOME_OF_STATUS[BookingStatus(settled_row["status"])]
-        # Tickets came back, or (confirmed) stopped being merely held: either way the
-        # requests waiting for them may now have their answer.
-        self.releases.released(row["tier_id"], row["quantity"])
         if outcome is BookingOutcome.EXPIRED:
             HOLDS_EXPIRED.labels("settle").inc()
         return BookingResult(
