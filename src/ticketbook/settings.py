@@ -730,7 +730,8 @@ class Settings(_Group):
         2.0,
         group=CONNECTIONS,
         doc="longest wait for a free connection when all are busy; then the request gets 503 "
-        "with `Retry-After: 1` instead of queueing forever",
+        "with `Retry-After: 1` instead of queueing forever. A booking's settle, which runs "
+        "after its payment, waits up to 30 s instead",
     )
     pgbouncer: Flag = _setting(
         "TICKETBOOK_PGBOUNCER",

@@ -134,6 +134,9 @@ class BookingEngine:
     # Wakes requests waiting for held tickets when tickets come back (fed by the live hub
     # for other processes' releases).
     releases: TierReleases = field(default_factory=TierReleases)
+    # The settle runs after the money moved: it waits this long for a free connection
+    # rather than answer 503 and leave a paid hold to the reaper (minutes away).
+    settle_acquire_timeout_s: float = 30.0
     # Money owed back, asked of the same gateway (built from it, once).
     refunds: Refunds = field(init=False)
 
@@ -274,6 +277,7 @@ class BookingEngine:
             charge.provider_reference,
             charge.failure_reason,
             booking,
+            acquire_timeout_s=self.settle_acquire_timeout_s,
         )
         assert settled_row is not None  # the statement always answers one row
         if settled_row["status"] is not None:

@@ -135,15 +135,17 @@ class Database:
         self.acquire_timeout_s = acquire_timeout_s
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(
+        self, acquire_timeout_s: float | None = None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; ``acquire_timeout_s`` overrides the pool's bound on the wait."""
+        timeout = self.acquire_timeout_s if acquire_timeout_s is None else acquire_timeout_s
         POOL_WAITING.inc()
         try:
-            conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
+            conn = await self.pool.acquire(timeout=timeout)
         except TimeoutError:
             POOL_TIMEOUTS.inc()
-            raise PoolExhausted(
-                f"no database connection free within {self.acquire_timeout_s}s"
-            ) from None
+            raise PoolExhausted(f"no database connection free within {timeout}s") from None
         finally:
             POOL_WAITING.dec()
         POOL_IN_USE.inc()
@@ -158,8 +160,10 @@ class Database:
             rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
             return rows
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self.connection() as conn:
+    async def fetchrow(
+        self, sql: str, *args: Any, acquire_timeout_s: float | None = None
+    ) -> asyncpg.Record | None:
+        async with self.connection(acquire_timeout_s) as conn:
             row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
             return row
 
