@@ -28,12 +28,17 @@ def pg() -> Iterator[PrivatePostgres]:
 
 
 def _workers(server: LiveServer) -> list[psutil.Process]:
+    """The server's live workers: not multiprocessing's tracker, not a killed worker the
+    supervisor has yet to reap (a zombie)."""
     assert server.process is not None
-    return [
-        child
-        for child in psutil.Process(server.process.pid).children()
-        if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's tracker
-    ]
+    workers = []
+    for child in psutil.Process(server.process.pid).children():
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return workers
 
 
 def _restart_a_worker_during_outage(pg: PrivatePostgres, server: LiveServer) -> None:
