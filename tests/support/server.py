@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from ticketbook.settings import RATE_RULE_NAMES
 
@@ -92,6 +93,19 @@ class LiveServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not become healthy:\n{self.log_path.read_text()}")
+
+    def worker_processes(self) -> list[psutil.Process]:
+        """The server's live workers: not multiprocessing's tracker, not a killed worker the
+        supervisor has yet to reap (a zombie)."""
+        assert self.process is not None
+        workers = []
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    workers.append(child)
+            except (psutil.ZombieProcess, psutil.NoSuchProcess):
+                continue
+        return workers
 
     def kill(self) -> None:
         """SIGKILL the whole server (supervisor and workers): no cleanup runs."""

@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import psutil
 
 from tests.conftest import ServerFactory
 from tests.support.databases import private_postgres
@@ -61,19 +60,14 @@ def test_sigkill_one_worker_mid_load(db_url: str, start_server: ServerFactory) -
     killed: list[int] = []
     killed_at: list[float] = []
 
-    def workers() -> list[psutil.Process]:
-        return [
-            child
-            for child in psutil.Process(server.process.pid).children()
-            if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's tracker
-        ]
-
     def killer() -> None:
         wait_until_under_way(db_url)
         # The server answers once one worker is up; on a busy machine the others may still
         # be starting.
-        wait_until(lambda: len(workers()) == 3, "all 3 workers are running", timeout_s=30)
-        victim = workers()[0].pid
+        wait_until(
+            lambda: len(server.worker_processes()) == 3, "all 3 workers are running", timeout_s=30
+        )
+        victim = server.worker_processes()[0].pid
         os.kill(victim, signal.SIGKILL)
         killed_at.append(time.monotonic())
         killed.append(victim)

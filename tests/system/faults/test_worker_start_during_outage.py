@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from tests.support.databases import PrivatePostgres, private_postgres
@@ -27,24 +26,10 @@ def pg() -> Iterator[PrivatePostgres]:
         yield server
 
 
-def _workers(server: LiveServer) -> list[psutil.Process]:
-    """The server's live workers: not multiprocessing's tracker, not a killed worker the
-    supervisor has yet to reap (a zombie)."""
-    assert server.process is not None
-    workers = []
-    for child in psutil.Process(server.process.pid).children():
-        try:
-            if "spawn_main" in " ".join(child.cmdline()):
-                workers.append(child)
-        except (psutil.ZombieProcess, psutil.NoSuchProcess):
-            continue
-    return workers
-
-
 def _restart_a_worker_during_outage(pg: PrivatePostgres, server: LiveServer) -> None:
     """Stop the database, kill a worker and let the supervisor start its replacement, which
     meets the outage on its start-up."""
-    first = _workers(server)
+    first = server.worker_processes()
     assert len(first) == 2
     pg.stop()
     os.kill(first[0].pid, signal.SIGKILL)
@@ -71,7 +56,7 @@ def test_a_worker_started_during_an_outage_waits_for_the_database(
         pg.start()
         assert server.process is not None
         # Both workers serve again: the replacement finished its start-up.
-        wait_until(lambda: len(_workers(server)) == 2, "two workers again", timeout_s=20)
+        wait_until(lambda: len(server.worker_processes()) == 2, "two workers again", timeout_s=20)
         wait_until(
             lambda: (
                 "Application startup complete"
