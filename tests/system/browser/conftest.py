@@ -10,7 +10,6 @@ and databases are created before the browser starts.
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,14 +33,6 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 375, "height": 812}
-# The README's screenshots are rewritten only on request (`make screenshots`); an ordinary run
-# takes them into a temporary folder, so a test run never leaves the checkout changed.
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[3] / "docs" / "screenshots"
-    if os.environ.get("TICKETBOOK_UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / f"ticketbook-screenshots-{os.getpid()}"
-)
-
 T = TypeVar("T")
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-helper")
 

@@ -4,6 +4,7 @@ taken on the demo catalogue plus two concerts that really sold (nearly) out."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ from tests.support.api import book, new_guest
 from tests.system.browser.conftest import (
     DESKTOP,
     MOBILE,
-    SCREENSHOTS,
     Shop,
     off_loop,
 )
 from ticketbook.catalog.demo import seed
+
+README_SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 EXTRA_CONCERTS = [
     # name, artist, venue, description, days ahead, tiers (type: (quantity, price cents))
@@ -109,9 +111,18 @@ def demo(shop: Shop) -> dict[str, dict[str, Any]]:
     return concerts
 
 
-def shoot(page: Any, name: str, *, full_page: bool = False) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/screenshots/ on request (`make screenshots`); otherwise a temporary folder, so a
+    test run never leaves the checkout changed."""
+    if os.environ.get("TICKETBOOK_UPDATE_SCREENSHOTS") == "1":
+        return README_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def shoot(page: Any, folder: Path, name: str, *, full_page: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
     assert path.stat().st_size > 10_000, f"{path} looks empty"
     return path
@@ -121,19 +132,23 @@ def shoot(page: Any, name: str, *, full_page: bool = False) -> Path:
     ("device", "viewport"), [("desktop", DESKTOP), ("mobile", MOBILE)], ids=["desktop", "mobile"]
 )
 def test_screenshots(
-    new_context: Any, demo: dict[str, dict[str, Any]], device: str, viewport: dict[str, int]
+    new_context: Any,
+    demo: dict[str, dict[str, Any]],
+    screenshots: Path,
+    device: str,
+    viewport: dict[str, int],
 ) -> None:
     page = new_context(viewport=viewport, device_scale_factor=1).new_page()
     page.goto("/")
     expect(page.locator(".concert-card")).to_have_count(7)
     expect(page.locator(".badge--selling-fast")).to_have_count(1)
     expect(page.locator(".concert-card .badge--sold-out")).to_have_count(1)
-    shoot(page, f"{device}-concerts", full_page=device == "desktop")
+    shoot(page, screenshots, f"{device}-concerts", full_page=device == "desktop")
 
     late = demo["Late Night Unplugged"]
     page.goto(f"/concerts/{late['id']}")
     expect(page.locator("[data-live-url]")).to_have_attribute("data-live", "open")
-    shoot(page, f"{device}-concert")
+    shoot(page, screenshots, f"{device}-concert")
 
     midnight = demo["Midnight Echoes World Tour"]
     page.goto(f"/concerts/{midnight['id']}")
@@ -145,7 +160,7 @@ def test_screenshots(
     card.locator(".result").scroll_into_view_if_needed()
     if device == "mobile":
         card.evaluate("el => el.scrollIntoView({block: 'end'})")
-    shoot(page, f"{device}-booking")
+    shoot(page, screenshots, f"{device}-booking")
 
     # A second booking, cancelled, so My bookings shows both states.
     ga = page.locator(".tier-card").nth(2)
@@ -158,4 +173,4 @@ def test_screenshots(
     page.mouse.move(0, 0)
     page.evaluate("document.activeElement.blur()")
     page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
-    shoot(page, f"{device}-bookings")
+    shoot(page, screenshots, f"{device}-bookings")
