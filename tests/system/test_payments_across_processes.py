@@ -9,11 +9,15 @@ import threading
 import uuid
 
 import httpx
+import pytest
 
 from tests.conftest import ServerFactory
 from tests.support.api import book, guest_identity
 from tests.support.inventory import doctor, fetch, fetchval, make_concert, tier_counts
 from tests.support.waiting import wait_until
+
+# CI runs these again on PostgreSQL 15: PostgreSQL itself is under test across processes.
+pytestmark = pytest.mark.postgres_versions
 
 
 def test_sigkill_between_hold_and_settle_loses_nothing(

@@ -15,11 +15,15 @@ import uuid
 from collections import Counter
 
 import httpx
+import pytest
 
 from tests.conftest import ServerFactory
 from tests.support.api import guest_identity
 from tests.support.inventory import doctor, fetchval, make_concert, tier_counts
 from tests.support.load import Outcome, booking_requests, fire_together, make_guests
+
+# CI runs these again on PostgreSQL 15: PostgreSQL itself is under test across processes.
+pytestmark = pytest.mark.postgres_versions
 
 DUPLICATES = 20
 CONCURRENT_BOOKINGS = 120

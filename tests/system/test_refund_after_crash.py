@@ -8,11 +8,15 @@ import contextlib
 import threading
 
 import httpx
+import pytest
 
 from tests.conftest import ServerFactory
 from tests.support.api import book, guest_identity
 from tests.support.inventory import doctor, execute, fetch, fetchval, make_concert
 from tests.support.waiting import wait_until
+
+# CI runs these again on PostgreSQL 15: PostgreSQL itself is under test across processes.
+pytestmark = pytest.mark.postgres_versions
 
 # Every provider call takes this long on the first server: long enough to kill it while
 # the cancel's refund call is on its way.

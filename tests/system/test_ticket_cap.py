@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from tests.conftest import ServerFactory
 from tests.support.api import book, guest_identity
 from tests.support.inventory import doctor, fetchval, make_concert
 from tests.support.load import Outcome, fire_together
+
+# CI runs these again on PostgreSQL 15: PostgreSQL itself is under test across processes.
+pytestmark = pytest.mark.postgres_versions
 
 CAP = 10
 
