@@ -252,12 +252,12 @@ def test_a_timed_out_payment_wakes_its_waiters_before_its_slow_refund(
             holder = asyncio.create_task(buy(first))
             await async_wait_until(lambda: gateway.calls == 1, "the first charge is under way")
             waiter = await buy(second)
-            refund_was_running = (
-                gateway.refund_started.is_set() and not gateway.refund_done.is_set()
-            )
-            return await holder, waiter, refund_was_running
+            # Answered before the provider finished refunding; on a busy machine the waiter
+            # may even be done before the refund call has begun.
+            refund_finished_first = gateway.refund_done.is_set()
+            return await holder, waiter, refund_finished_first
 
-    holder, waiter, refund_was_running = asyncio.run(scene())
+    holder, waiter, refund_finished_first = asyncio.run(scene())
     assert waiter == BookingOutcome.CONFIRMED.value
-    assert refund_was_running  # answered while the provider was still refunding
+    assert not refund_finished_first
     assert holder == BookingOutcome.DECLINED.value  # a timeout: not paid, its money owed back
