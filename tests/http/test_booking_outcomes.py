@@ -17,7 +17,7 @@ import pytest
 from tests.http.conftest import AppFactory
 from tests.support.api import book, new_guest
 from tests.support.inprocess import InProcessApp
-from tests.support.inventory import execute, make_concert, tier_counts
+from tests.support.inventory import execute, make_concert, set_available, tier_counts
 from tests.support.pages import booking_form, post_form, text, title
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import BookingOutcome
@@ -122,7 +122,7 @@ def stuck_hold(url: str, tier_id: str) -> None:
         " FROM ticket_tiers t, guest WHERE t.id = $1",
         uuid.UUID(tier_id),
     )
-    execute(url, "UPDATE ticket_tiers SET available_quantity = 0 WHERE id = $1", uuid.UUID(tier_id))
+    set_available(url, tier_id, 0)
 
 
 def test_api_all_held(client: httpx.Client, shared_db: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.inventory import execute, make_concert
+from tests.support.inventory import execute, make_concert, set_available
 from ticketbook.domain.schemas import Concert
 
 
@@ -30,10 +30,10 @@ def test_sold_out_concert_has_no_available_tickets(client: httpx.Client, shared_
     concert = make_concert(shared_db, {"GA": 2})
     execute(
         shared_db,
-        "UPDATE ticket_tiers SET available_quantity = 0, total_quantity = 0"
-        " WHERE concert_id = $1::uuid",
+        "UPDATE ticket_tiers SET total_quantity = 0 WHERE concert_id = $1::uuid",
         concert["id"],
     )
+    set_available(shared_db, concert["tiers"]["GA"], 0)
     detail = client.get(f"/api/concerts/{concert['id']}").json()["data"]
     assert detail["hasAvailableTickets"] is False
 

@@ -18,6 +18,7 @@ from tests.support.inventory import (
     fetch,
     fetchval,
     make_concert,
+    set_available,
     snapshot,
     tier_counts,
 )
@@ -81,16 +82,8 @@ def test_concert_list_shows_date_venue_artist_price_and_badges(
     fast = make_concert(shared_db, {"GA": 100})
     gone = make_concert(shared_db, {"GA": 3})
     # Catalog states only (no bookings behind them): the badges read the counts.
-    execute(
-        shared_db,
-        "UPDATE ticket_tiers SET available_quantity = 9 WHERE id = $1",
-        uuid.UUID(fast["tiers"]["GA"]),
-    )
-    execute(
-        shared_db,
-        "UPDATE ticket_tiers SET available_quantity = 0 WHERE id = $1",
-        uuid.UUID(gone["tiers"]["GA"]),
-    )
+    set_available(shared_db, fast["tiers"]["GA"], 9)
+    set_available(shared_db, gone["tiers"]["GA"], 0)
     html = client.get("/concerts").text
 
     def card(concert_id: str) -> str:
@@ -269,11 +262,8 @@ def test_not_enough_tickets_shows_the_current_count(client: httpx.Client, shared
     tier = concert["tiers"]["GA"]
     form = booking_form(client.get(f"/concerts/{concert['id']}").text, tier)
     # Someone else bought 8 in the meantime (as a smaller tier, to keep the test short).
-    execute(
-        shared_db,
-        "UPDATE ticket_tiers SET available_quantity = 2, total_quantity = 2 WHERE id = $1",
-        uuid.UUID(tier),
-    )
+    execute(shared_db, "UPDATE ticket_tiers SET total_quantity = 2 WHERE id = $1", uuid.UUID(tier))
+    set_available(shared_db, tier, 2)
     result = post_form(client, form, quantity="5")
     assert result.status_code == 409
     assert title(result.text).startswith("Not enough tickets")

@@ -46,12 +46,12 @@ SELECT 'Concert ' || i, 'Artist ' || (i % 97), 'Venue ' || (i % 13),
             ELSE now() + make_interval(days => i - {PAST_CONCERTS}) END
   FROM generate_series(1, {PAST_CONCERTS + UPCOMING_CONCERTS}) AS i;
 
-INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity,
-                          available_quantity)
-SELECT c.id, t.tier_type, t.price_cents, 'USD', t.quantity, t.quantity / 2
+INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity)
+SELECT c.id, t.tier_type, t.price_cents, 'USD', t.quantity
   FROM concerts c
  CROSS JOIN (VALUES ('VIP', 10000, 100), ('FRONT_ROW', 5000, 500), ('GA', 1000, 5000))
        AS t (tier_type, price_cents, quantity);
+UPDATE tier_stock s SET available = t.total_quantity / 2 FROM ticket_tiers t WHERE t.id = s.tier_id;
 
 WITH u AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users),
      t AS (SELECT id, concert_id, price_cents, currency,
@@ -199,9 +199,9 @@ async def _hold_arguments(db_url: str, tier_id: uuid.UUID) -> list[Any]:
 
 
 @PLAN_MODES
-def test_hold_updates_the_tier_through_its_primary_key(filled_db: str, mode: str) -> None:
+def test_hold_updates_the_tier_stock_through_its_primary_key(filled_db: str, mode: str) -> None:
     tier_id = asyncio.run(_fetchval(filled_db, "SELECT id FROM ticket_tiers LIMIT 1"))
-    before = asyncio.run(_fetchval(filled_db, "SELECT sum(available_quantity) FROM ticket_tiers"))
+    before = asyncio.run(_fetchval(filled_db, "SELECT sum(available) FROM tier_stock"))
     arguments = asyncio.run(_hold_arguments(filled_db, tier_id))
     plan = explain(filled_db, HOLD_SQL, *arguments, mode=mode)
     text = describe(plan)
@@ -210,16 +210,17 @@ def test_hold_updates_the_tier_through_its_primary_key(filled_db: str, mode: str
         for n in nodes(plan)
         if n["Node Type"] == "ModifyTable"
         and n.get("Operation") == "Update"
-        and n.get("Relation Name") == "ticket_tiers"
+        and n.get("Relation Name") == "tier_stock"
     ]
     assert len(updates) == 1, text
-    assert access_paths(updates[0], "ticket_tiers") == ["pk_ticket_tiers"], text
-    # The existence check and the concert lookup go through primary keys too: nothing in the
-    # hold reads a whole table.
+    assert set(access_paths(updates[0], "tier_stock")) == {"pk_tier_stock"}, text
+    # The slot choice, the tier and concert lookups go through primary keys too: nothing in
+    # the hold reads a whole table.
+    assert set(access_paths(plan, "tier_stock")) == {"pk_tier_stock"}, text
     assert set(access_paths(plan, "ticket_tiers")) == {"pk_ticket_tiers"}, text
     assert not [n for n in nodes(plan) if n["Node Type"] == "Seq Scan"], text
     # EXPLAIN alone executes nothing.
-    after = asyncio.run(_fetchval(filled_db, "SELECT sum(available_quantity) FROM ticket_tiers"))
+    after = asyncio.run(_fetchval(filled_db, "SELECT sum(available) FROM tier_stock"))
     assert after == before
     assert asyncio.run(_fetchval(filled_db, "SELECT count(*) FROM bookings")) == BOOKINGS
     assert asyncio.run(_fetchval(filled_db, "SELECT count(*) FROM idempotency_keys")) == 0

@@ -62,7 +62,7 @@ def test_a_booking_is_two_statements_and_no_open_transaction(db_url: str) -> Non
     assert outcome is BookingOutcome.CONFIRMED
     assert len(statements) == 2, statements
     hold, settle = statements
-    assert "UPDATE ticket_tiers" in hold and "INSERT INTO idempotency_keys" in hold
+    assert "UPDATE tier_stock" in hold and "INSERT INTO idempotency_keys" in hold
     assert "INSERT INTO payments" in hold and "INSERT INTO bookings" in hold
     assert "UPDATE bookings" in settle and "UPDATE idempotency_keys" in settle
     # No explicit transaction: each statement commits on its own, so the tier row's lock is
@@ -113,7 +113,7 @@ def test_the_lock_is_not_held_during_payment(db_url: str) -> None:
             async with probe.transaction():
                 await probe.execute("SET LOCAL lock_timeout = '200ms'")
                 locked = await probe.fetchval(
-                    "SELECT available_quantity FROM ticket_tiers WHERE id = $1 FOR UPDATE",
+                    "SELECT available FROM tier_stock WHERE tier_id = $1 FOR UPDATE",
                     tier_id,
                 )
         finally:

@@ -35,14 +35,8 @@ def test_migrations_match_the_models(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "constraint"),
     [
-        (
-            "UPDATE ticket_tiers SET available_quantity = -1",
-            "ck_ticket_tiers_available_within_total",
-        ),
-        (
-            "UPDATE ticket_tiers SET available_quantity = total_quantity + 1",
-            "ck_ticket_tiers_available_within_total",
-        ),
+        ("UPDATE tier_stock SET available = -1", "ck_tier_stock_available_not_negative"),
+        ("UPDATE ticket_tiers SET stock_slots = 0", "ck_ticket_tiers_stock_slots_range"),
         ("UPDATE ticket_tiers SET price_cents = -1", "ck_ticket_tiers_price_not_negative"),
         ("UPDATE ticket_tiers SET tier_type = 'BALCONY'", "ck_ticket_tiers_tier_type_valid"),
         ("UPDATE ticket_tiers SET currency = 'usd'", "ck_ticket_tiers_currency_iso"),
@@ -53,7 +47,7 @@ def test_tier_constraints(db_url: str, sql: str, constraint: str) -> None:
     with pytest.raises(asyncpg.CheckViolationError) as error:
         execute(db_url, sql)
     assert error.value.constraint_name == constraint
-    assert fetchval(db_url, "SELECT available_quantity FROM ticket_tiers") == 5
+    assert fetchval(db_url, "SELECT t.available_quantity FROM ticket_tiers t") == 5
 
 
 @pytest.mark.parametrize(

@@ -71,4 +71,7 @@ def test_a_hold_waits_for_the_same_fans_uncommitted_hold_and_then_sees_it(db_url
     assert held == "held"
     assert was_blocked
     assert second_answer == "ticket_cap"
-    assert fetchval(db_url, "SELECT available_quantity FROM ticket_tiers WHERE id = $1", ga) == 20
+    assert (
+        fetchval(db_url, "SELECT t.available_quantity FROM ticket_tiers t WHERE t.id = $1", ga)
+        == 20
+    )

@@ -47,9 +47,11 @@ def make_concert(
     *,
     timezone: str = "UTC",
     starts_at: datetime | None = None,
+    stock_slots: int = 1,
 ) -> dict[str, Any]:
     """Create one upcoming concert with the given tiers (at the venue's IANA ``timezone``,
-    starting at ``starts_at`` or in 30 days); return its id and tier ids."""
+    starting at ``starts_at`` or in 30 days, each tier's stock over ``stock_slots`` rows);
+    return its id and tier ids."""
 
     async def create(conn: asyncpg.Connection) -> dict[str, Any]:
         # The zone only when one is asked for: migration tests build concerts on schemas from
@@ -64,30 +66,46 @@ def make_concert(
             starts_at or datetime.now(UTC) + timedelta(days=30),
             *((timezone,) if zone[0] else ()),
         )
+        # Before migration 0005 a tier kept its free count in a column; since, a trigger puts
+        # the tickets in its stock slots.
+        counter = await conn.fetchval("SELECT to_regclass('tier_stock') IS NULL")
+        free = (", available_quantity", ", $4") if counter else ("", "")
         tiers = {}
         for tier_type, quantity in quantities.items():
-            tiers[tier_type] = str(
-                await conn.fetchval(
-                    "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, "
-                    "total_quantity, available_quantity) VALUES ($1, $2, $3, 'USD', $4, $4) "
-                    "RETURNING id",
-                    concert_id,
-                    tier_type,
-                    price_cents,
-                    quantity,
-                )
+            tier_id = await conn.fetchval(
+                "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, "
+                f"total_quantity{free[0]}) VALUES ($1, $2, $3, 'USD', $4{free[1]}) RETURNING id",
+                concert_id,
+                tier_type,
+                price_cents,
+                quantity,
             )
+            if stock_slots > 1:
+                await conn.execute("SELECT tb_split_stock($1, $2)", tier_id, stock_slots)
+            tiers[tier_type] = str(tier_id)
         return {"id": str(concert_id), "tiers": tiers}
 
     result: dict[str, Any] = run(_with_conn(url, create))
     return result
 
 
+def set_available(url: str, tier_id: str | None, available: int) -> None:
+    """Put ``available`` tickets on sale in one tier (every tier if None), all in its first
+    stock slot: how tests stage a tier near its sell-out without bookings."""
+    execute(
+        url,
+        "UPDATE tier_stock SET available = CASE WHEN slot = 0 THEN $2 ELSE 0 END"
+        " WHERE $1::uuid IS NULL OR tier_id = $1",
+        None if tier_id is None else uuid.UUID(tier_id),
+        available,
+    )
+
+
 def tier_counts(url: str, tier_id: str) -> dict[str, int]:
     """available, total, and tickets per booking status for one tier."""
     row = fetch(
         url,
-        "SELECT available_quantity, total_quantity FROM ticket_tiers WHERE id = $1",
+        "SELECT t.available_quantity, t.total_quantity FROM ticket_tiers t WHERE t.id = $1",
         uuid.UUID(tier_id),
     )[0]
     by_status = {
@@ -108,6 +126,7 @@ DATA_TABLES = (
     "users",
     "concerts",
     "ticket_tiers",
+    "tier_stock",
     "bookings",
     "payments",
     "idempotency_keys",
@@ -119,7 +138,7 @@ DATA_TABLES = (
 def snapshot(url: str) -> dict[str, Any]:
     """Everything a rejected request must leave untouched."""
     counts = {t: fetchval(url, f"SELECT count(*) FROM {t}") for t in DATA_TABLES}
-    counts["available"] = fetchval(url, "SELECT sum(available_quantity) FROM ticket_tiers")
+    counts["available"] = fetchval(url, "SELECT sum(available) FROM tier_stock")
     counts["statuses"] = fetchval(url, "SELECT string_agg(status, ',' ORDER BY id) FROM bookings")
     counts["roles"] = fetchval(url, "SELECT string_agg(role, ',' ORDER BY id) FROM users")
     counts["live_sessions"] = fetchval(

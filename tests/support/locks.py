@@ -1,4 +1,4 @@
-"""A row lock held from outside the app, as a long transaction elsewhere would hold it."""
+"""A tier's stock locks held from outside the app, as a long transaction elsewhere would."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import asyncpg
 
 
 class RowLock:
-    """Holds the tier's row lock from outside the app, as a long transaction would."""
+    """Holds every stock row lock of the tier from outside the app, as a long transaction
+    would: a hold finds no unlocked slot, so its locked pass waits for them."""
 
     def __init__(self, url: str, tier_id: str) -> None:
         self.url, self.tier_id = url, tier_id
@@ -23,7 +24,8 @@ class RowLock:
         try:
             async with conn.transaction():
                 await conn.execute(
-                    "SELECT 1 FROM ticket_tiers WHERE id = $1 FOR UPDATE", uuid.UUID(self.tier_id)
+                    "SELECT 1 FROM tier_stock WHERE tier_id = $1 ORDER BY slot FOR UPDATE",
+                    uuid.UUID(self.tier_id),
                 )
                 self.locked.set()
                 await asyncio.to_thread(self.release.wait, 30)

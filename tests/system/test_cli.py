@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.support.databases import DatabaseFactory, with_database
-from tests.support.inventory import execute, fetch, fetchval, make_concert
+from tests.support.inventory import execute, fetch, fetchval, make_concert, set_available
 from tests.support.server import LiveServer, free_port
 from ticketbook.db.migrate import head_revision
 
@@ -66,7 +66,7 @@ def test_seed_refuses_a_database_with_bookings_unless_reset(db_url: str, tmp_pat
         concert["id"],
         concert["tiers"]["GA"],
     )
-    execute(db_url, "UPDATE ticket_tiers SET available_quantity = 4")
+    set_available(db_url, None, 4)
 
     refused = ticketbook("seed", env=env)
     assert refused.returncode == 2
@@ -91,8 +91,8 @@ def test_doctor_reports_a_broken_conservation_law(db_url: str, tmp_path: Path) -
     # A ticket vanishes: available drops with no booking to account for it.
     execute(
         db_url,
-        "UPDATE ticket_tiers SET available_quantity = available_quantity - 1"
-        " WHERE tier_type = 'VIP' AND total_quantity = 10",
+        "UPDATE tier_stock s SET available = s.available - 1 FROM ticket_tiers t"
+        " WHERE t.id = s.tier_id AND t.tier_type = 'VIP' AND t.total_quantity = 10",
     )
     broken = ticketbook("doctor", env=env)
     assert broken.returncode == 1
@@ -104,6 +104,24 @@ def test_doctor_reports_a_broken_conservation_law(db_url: str, tmp_path: Path) -
     dropped = ticketbook("doctor", env=env)
     assert dropped.returncode == 1
     assert "constraints missing: ck_bookings_quantity_range" in dropped.stdout
+
+
+def test_tier_split_spreads_the_stock_and_refuses_bad_input(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
+    tier_id = make_concert(db_url, {"GA": 10})["tiers"]["GA"]
+    split = ticketbook("tier", "split", tier_id, "4", env=env)
+    assert split.returncode == 0, split.stderr
+    assert f"tier {tier_id}: 10 free tickets over 4 stock slot(s)" in split.stdout
+    slots = fetch(db_url, "SELECT available FROM tier_stock ORDER BY slot")
+    assert [r["available"] for r in slots] == [3, 3, 2, 2]
+
+    too_many = ticketbook("tier", "split", tier_id, "65", env=env)
+    assert too_many.returncode == 2
+    assert "slots must be between 1 and 64" in too_many.stderr
+    unknown = ticketbook("tier", "split", "00000000-0000-0000-0000-000000000000", "2", env=env)
+    assert unknown.returncode == 2
+    assert "no ticket tier 00000000-0000-0000-0000-000000000000" in unknown.stderr
+    assert ticketbook("doctor", env=env).returncode == 0
 
 
 def test_doctor_cannot_reach_the_database(tmp_path: Path) -> None:

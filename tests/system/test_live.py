@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.api import book, new_guest
-from tests.support.inventory import execute, fetchval, make_concert
+from tests.support.inventory import execute, fetchval, make_concert, set_available
 from tests.support.live import EventReader
 from tests.support.server import LiveServer
 from tests.support.waiting import wait_until
@@ -64,11 +64,8 @@ def test_stream_sends_the_counts_then_bookings_from_other_workers_and_instances(
     publishers = [metric(t, "ticketbook_live_publishing") for t in (watched_metrics, other_metrics)]
     assert sum(publishers) == 1
     # An update made outside any app process is announced too: the database is the source.
-    execute(
-        db_url,
-        "UPDATE ticket_tiers SET total_quantity = 200, available_quantity = 190 WHERE id = $1",
-        uuid.UUID(ga),
-    )
+    execute(db_url, "UPDATE ticket_tiers SET total_quantity = 200 WHERE id = $1", uuid.UUID(ga))
+    set_available(db_url, ga, 190)
     reader.wait_for_count(ga, 190)
 
 
@@ -85,12 +82,13 @@ def test_an_expired_hold_is_announced_when_the_reaper_returns_its_tickets(
     execute(
         db_url,
         """
-        WITH t AS (UPDATE ticket_tiers SET available_quantity = available_quantity - 4
-                    WHERE id = $1 RETURNING id, concert_id, price_cents, currency)
+        WITH s AS (UPDATE tier_stock SET available = available - 4
+                    WHERE tier_id = $1 AND slot = 0 RETURNING tier_id)
         INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,
                               total_cents, currency, status, hold_expires_at)
-        SELECT $2, concert_id, id, 4, price_cents, price_cents * 4, currency, 'PENDING',
-               now() + interval '1.5 seconds' FROM t
+        SELECT $2, t.concert_id, t.id, 4, t.price_cents, t.price_cents * 4, t.currency,
+               'PENDING', now() + interval '1.5 seconds'
+          FROM s JOIN ticket_tiers t ON t.id = s.tier_id
         """,
         uuid.UUID(tier),
         user,

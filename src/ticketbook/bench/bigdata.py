@@ -44,11 +44,13 @@ async def fill_bookings(conn: asyncpg.Connection, rows: int) -> float:
         past,
     )
     tier_id = await conn.fetchval(
-        "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity,"
-        f" available_quantity) VALUES ($1, '{TierType.GA}', 1000, 'USD', $2, 0) RETURNING id",
+        "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity)"
+        f" VALUES ($1, '{TierType.GA}', 1000, 'USD', $2) RETURNING id",
         concert_id,
         rows,
     )
+    # Every ticket of it is sold (the bookings below).
+    await conn.execute("UPDATE tier_stock SET available = 0 WHERE tier_id = $1", tier_id)
     users = max(1, rows // BOOKINGS_PER_USER)
     user_ids = [
         r["id"]

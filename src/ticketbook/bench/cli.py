@@ -23,6 +23,7 @@ def run_bench(admin_url: str, settings: Settings, args: argparse.Namespace) -> i
         duration_s=args.duration,
         payment_latency_ms=args.payment_latency_ms,
         rows=args.rows,
+        split_slots=args.split_slots,
         port=args.port,
         output=args.output,
     )

@@ -27,25 +27,68 @@ DETAIL_COLUMNS = """
     t.created_at AS tier_created_at, t.updated_at AS tier_updated_at
 """
 
-# Hold: take the tickets (the UPDATE takes the tier's row lock and re-checks the count after
-# any wait, so two holds can never both take the last ticket), create the PENDING booking and
-# its payment attempt, and claim the idempotency key, all in one atomic statement. A duplicate
-# key raises unique_violation, which undoes the whole statement, tickets included.
-# The per-fan cap is checked by tb_tickets_held (migration 0002): it serializes one fan's holds
-# on one concert and counts what that fan holds with a fresh snapshot, inside this statement.
+# Where a booking's tickets go back when it does not stand (failed, expired, cancelled): a
+# slot chosen by its id, so returns spread like holds. Slots are never deleted, so a slot
+# count read before a re-split still names a slot that exists.
+RETURN_SLOT = "mod(abs(hashtext(b.id::text)::bigint), t.stock_slots)"
+
+# Hold: take the tickets, create the PENDING booking and its payment attempt, and claim the
+# idempotency key, all in one atomic statement. A duplicate key raises unique_violation,
+# which undoes the whole statement, tickets included.
+# A tier's free tickets are spread over `tier_stock` slots (migration 0005). The hold takes
+# them from one slot with enough that no other statement has locked (SKIP LOCKED, so holds
+# on one tier do not queue behind each other); only when there is none does it lock every
+# slot in slot order, waiting, and take what it needs across them. That locked pass sees
+# every slot's latest count, so two holds can never both take the last ticket and "sold out"
+# is never answered while a ticket is free: it runs whenever the statement's snapshot shows
+# enough, and otherwise the snapshot is the answer, as a one-row UPDATE's would be.
+# The per-fan cap is checked by tb_tickets_held (migration 0002) before any slot is locked:
+# it serializes one fan's holds on one concert and counts what that fan holds with a fresh
+# snapshot, inside this statement.
 # A refused hold stores its outcome with the key at once; a made one leaves it NULL (in flight).
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
 #   $6 hold seconds, $7 our payment key, $8 the most tickets one user may hold for one concert,
 #   $9 how long a payment may take at most (the engine's backstop), in seconds
 HOLD_SQL = f"""
-WITH tier AS (
-    UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity - $2, updated_at = now()
-      FROM concerts c
-     WHERE t.id = $1 AND t.available_quantity >= $2
-       AND c.id = t.concert_id AND c.starts_at > now()
-       AND tb_tickets_held($3, t.concert_id) <= $8 - $2
- RETURNING t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
+WITH allowed AS (
+    SELECT t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
+      FROM ticket_tiers t
+      JOIN concerts c ON c.id = t.concert_id
+     WHERE t.id = $1 AND c.starts_at > now()
+       AND tb_tickets_held($3, t.concert_id) <= $8::integer - $2::integer
+), any_slot AS (
+    SELECT s.slot
+      FROM tier_stock s
+     WHERE s.tier_id = $1 AND s.available >= $2 AND EXISTS (SELECT FROM allowed)
+     ORDER BY random()
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED
+), every_slot AS (
+    SELECT s.slot, s.available
+      FROM tier_stock s
+     WHERE s.tier_id = $1 AND EXISTS (SELECT FROM allowed) AND NOT EXISTS (SELECT FROM any_slot)
+       AND (SELECT sum(f.available) FROM tier_stock f WHERE f.tier_id = $1) >= $2
+     ORDER BY s.slot
+       FOR UPDATE
+), taking AS (
+    SELECT slot, $2::integer AS take FROM any_slot
+    UNION ALL
+    -- Across the locked slots, in slot order, until the quantity is met.
+    SELECT slot, least(available, $2 - before) AS take
+      FROM (SELECT slot, available,
+                   coalesce(sum(available) OVER (ORDER BY slot ROWS BETWEEN UNBOUNDED
+                                                 PRECEDING AND 1 PRECEDING), 0) AS before
+              FROM every_slot) e
+     WHERE before < $2 AND available > 0
+       AND (SELECT sum(available) FROM every_slot) >= $2
+), taken AS (
+    UPDATE tier_stock s
+       SET available = s.available - k.take
+      FROM taking k
+     WHERE s.tier_id = $1 AND s.slot = k.slot
+ RETURNING s.slot
+), tier AS (
+    SELECT * FROM allowed WHERE EXISTS (SELECT FROM taken)
 ), booking AS (
     INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
                           currency, status, idempotency_key, hold_expires_at)
@@ -123,10 +166,10 @@ WITH booking AS (
      WHERE id = $1 AND status = '{PENDING}'
  RETURNING id, tier_id, quantity, status, updated_at
 ), released AS (
-    UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity + b.quantity, updated_at = now()
-      FROM booking b
-     WHERE t.id = b.tier_id AND b.status <> '{CONFIRMED}'
+    UPDATE tier_stock s
+       SET available = s.available + b.quantity
+      FROM booking b JOIN ticket_tiers t ON t.id = b.tier_id
+     WHERE s.tier_id = b.tier_id AND s.slot = {RETURN_SLOT} AND b.status <> '{CONFIRMED}'
 ), payment AS (
     UPDATE payments
        SET status = $4, provider_reference = $5, failure_reason = $6, updated_at = now()
@@ -196,10 +239,10 @@ WITH booking AS (
        AND c.id = b.concert_id AND c.starts_at > now()
  RETURNING b.id, b.tier_id, b.quantity
 ), released AS (
-    UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity + b.quantity, updated_at = now()
-      FROM booking b
-     WHERE t.id = b.tier_id
+    UPDATE tier_stock s
+       SET available = s.available + b.quantity
+      FROM booking b JOIN ticket_tiers t ON t.id = b.tier_id
+     WHERE s.tier_id = b.tier_id AND s.slot = {RETURN_SLOT}
 ), owed AS (
     INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)
     SELECT p.id, p.booking_id, p.concert_id, p.amount_cents, '{REFUND_PENDING}'
@@ -229,10 +272,14 @@ WITH expired AS (
      WHERE b.id = e.id
  RETURNING b.*
 ), released AS (
-    UPDATE ticket_tiers t
-       SET available_quantity = t.available_quantity + r.quantity, updated_at = now()
-      FROM (SELECT tier_id, sum(quantity)::int AS quantity FROM moved GROUP BY tier_id) r
-     WHERE t.id = r.tier_id
+    -- A tier's tickets in this batch all go back to one of its slots, so the reaper holds at
+    -- most one slot lock per tier and can't deadlock with a hold locking all of a tier's.
+    UPDATE tier_stock s
+       SET available = s.available + r.quantity
+      FROM (SELECT b.tier_id, sum(b.quantity)::int AS quantity, min({RETURN_SLOT}) AS slot
+              FROM moved b JOIN ticket_tiers t ON t.id = b.tier_id
+             GROUP BY b.tier_id) r
+     WHERE s.tier_id = r.tier_id AND s.slot = r.slot
 ), owed AS (
     -- The payment may have been captured just before its process died: ask for it back.
     INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)

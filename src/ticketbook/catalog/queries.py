@@ -32,12 +32,12 @@ SELECT {_CONCERT_COLUMNS}
  ORDER BY {TIER_ORDER}
 """
 
-# A concert's tier, all of it on sale (available = total). Organizers' concerts use it too.
+# A concert's tier, all of it on sale: the tb_seed_stock trigger (migration 0005) puts its
+# tickets in its stock slots. Organizers' concerts use it too.
 #   $1 concert id, $2 tier type, $3 price in cents, $4 currency, $5 tickets
 INSERT_TIER_SQL = """
-INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity,
-                          available_quantity)
-VALUES ($1, $2, $3, $4, $5, $5)
+INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity)
+VALUES ($1, $2, $3, $4, $5)
 """
 
 # -- the demo data (`ticketbook seed`), in one transaction ---------------------------------
@@ -50,7 +50,7 @@ ANY_CONCERT_SQL = "SELECT EXISTS (SELECT 1 FROM concerts)"
 ANY_BOOKING_SQL = "SELECT EXISTS (SELECT 1 FROM bookings)"
 # The catalog and everything that hangs off it; accounts and sessions stay.
 TRUNCATE_CATALOG_SQL = (
-    "TRUNCATE refunds, idempotency_keys, payments, bookings, ticket_tiers, concerts"
+    "TRUNCATE refunds, idempotency_keys, payments, bookings, tier_stock, ticket_tiers, concerts"
 )
 # --reset: everything, accounts, sessions and rate-limit counters included.
 TRUNCATE_ALL_SQL = TRUNCATE_CATALOG_SQL + ", auth_sessions, rate_limit_buckets, users"

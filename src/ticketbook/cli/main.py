@@ -1,4 +1,4 @@
-"""`ticketbook` command line: serve, migrate, user, seed, doctor, bench, openapi."""
+"""`ticketbook` command line: serve, migrate, user, seed, tier, doctor, bench, openapi."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
 
 from ticketbook.auth.secrets import check_production_key
+from ticketbook.booking.stock import MAX_STOCK_SLOTS, split_stock
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
 from ticketbook.domain.enums import Role
@@ -58,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="wipe all data, bookings included")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if concerts exist")
 
+    tier = commands.add_parser("tier", help="manage ticket tiers")
+    tier_commands = tier.add_subparsers(dest="tier_command", required=True)
+    split = tier_commands.add_parser(
+        "split",
+        help="spread a tier's free tickets over SLOTS stock rows, so holds on it do not queue "
+        "on one row lock (1 merges them back); safe while it is on sale",
+    )
+    split.add_argument("tier_id", type=uuid.UUID, help="the ticket tier's id")
+    split.add_argument("slots", type=int, help=f"stock rows, 1 to {MAX_STOCK_SLOTS}")
+
     doctor = commands.add_parser("doctor", help="check inventory invariants on a live database")
     doctor.add_argument(
         "--stuck-grace", type=float, default=60.0, help="seconds past expiry before a hold is stuck"
@@ -73,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         "--payment-latency-ms", type=float, default=0.0, help="simulated provider latency"
     )
     bench.add_argument("--rows", type=int, default=0, help="first fill this many bookings")
+    bench.add_argument(
+        "--split-slots",
+        type=int,
+        default=8,
+        help="also sell the hot tier with its stock over this many rows (1: not)",
+    )
     bench.add_argument("--port", type=int, default=8099, help="port for the benchmarked server")
     bench.add_argument("--output", type=Path, help="also write the results here as JSON")
 
@@ -176,6 +194,16 @@ async def _user_create(database_url: str, args: argparse.Namespace, settings: Se
     return 0
 
 
+async def _tier_split(database_url: str, tier_id: uuid.UUID, slots: int) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        free = await split_stock(conn, tier_id, slots)
+    finally:
+        await conn.close()
+    print(f"tier {tier_id}: {free} free tickets over {slots} stock slot(s)")
+    return 0
+
+
 async def _doctor(database_url: str, stuck_grace: float) -> int:
     from ticketbook.ops.doctor import diagnose
 
@@ -227,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "user":
             ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
             return asyncio.run(_user_create(database_url, args, settings))
+        if args.command == "tier":
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            return asyncio.run(_tier_split(database_url, args.tier_id, args.slots))
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
         if args.command == "bench":

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ticketbook.booking.outcomes import STORED_OUTCOMES
+from ticketbook.booking.stock import MAX_STOCK_SLOTS
 from ticketbook.domain.enums import (
     LIVE_BOOKING_STATUSES,
     MAX_TICKETS_PER_BOOKING,
@@ -164,10 +166,7 @@ class TicketTier(Base):
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("total_quantity >= 0", name="total_not_negative"),
-        CheckConstraint(
-            "available_quantity >= 0 AND available_quantity <= total_quantity",
-            name="available_within_total",
-        ),
+        CheckConstraint(f"stock_slots BETWEEN 1 AND {MAX_STOCK_SLOTS}", name="stock_slots_range"),
         UniqueConstraint("concert_id", "tier_type"),
     )
 
@@ -179,9 +178,30 @@ class TicketTier(Base):
     price_cents: Mapped[int] = mapped_column(Integer, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     total_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
-    available_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    # How many `tier_stock` rows its free tickets are spread over (migration 0005). What is
+    # free is `available_quantity(ticket_tiers)`, a SQL function: `t.available_quantity`.
+    stock_slots: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default=text("1"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
+
+
+class TierStock(Base):
+    """A tier's free tickets, spread over slots so holds on one tier need not queue on one
+    row's lock. Rows are made by a trigger when the tier is, and never deleted."""
+
+    __tablename__ = "tier_stock"
+    __table_args__ = (
+        CheckConstraint("available >= 0", name="available_not_negative"),
+        CheckConstraint("slot >= 0", name="slot_not_negative"),
+    )
+
+    tier_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("ticket_tiers.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    available: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class Booking(Base):

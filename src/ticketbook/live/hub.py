@@ -61,9 +61,9 @@ SELECT t.concert_id::text AS concert_id, t.id::text AS tier_id, t.available_quan
 """
 
 WATCHED_TIERS_SQL = """
-SELECT concert_id::text AS concert_id, id::text AS tier_id, available_quantity
-  FROM ticket_tiers
- WHERE concert_id = ANY($1::uuid[])
+SELECT t.concert_id::text AS concert_id, t.id::text AS tier_id, t.available_quantity
+  FROM ticket_tiers t
+ WHERE t.concert_id = ANY($1::uuid[])
 """
 
 # (concert id, tier id) -> tickets left

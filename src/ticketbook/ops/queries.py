@@ -48,8 +48,9 @@ SELECT count(*), coalesce(sum(amount_cents), 0)::bigint AS amount_cents
 # Rows that break a rule the CHECK constraints state (they can only exist if a constraint
 # was dropped or disabled, which is exactly what this looks for): rule → count of such rows.
 ROW_RULES = {
-    "tier availability outside 0..total": "SELECT count(*) FROM ticket_tiers "
-    "WHERE available_quantity < 0 OR available_quantity > total_quantity",
+    "tier stock slot below 0": "SELECT count(*) FROM tier_stock WHERE available < 0",
+    "tier availability above its total": "SELECT count(*) FROM ticket_tiers t "
+    "WHERE t.available_quantity > t.total_quantity",
     "negative tier price": "SELECT count(*) FROM ticket_tiers WHERE price_cents < 0",
     f"booking quantity outside 1..{MAX_TICKETS_PER_BOOKING}": "SELECT count(*) FROM bookings "
     f"WHERE quantity NOT BETWEEN 1 AND {MAX_TICKETS_PER_BOOKING}",

@@ -17,14 +17,15 @@ READ_WRITE_GAP_S = 0.005
 
 
 async def naive_book(db: Database, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int) -> bool:
+    # The tier's first stock slot (the race test's tiers have one).
     available = await db.fetchval(
-        "SELECT available_quantity FROM ticket_tiers WHERE id = $1", tier_id
+        "SELECT available FROM tier_stock WHERE tier_id = $1 AND slot = 0", tier_id
     )
     if available is None or available < quantity:
         return False
     await asyncio.sleep(READ_WRITE_GAP_S)
     await db.execute(
-        "UPDATE ticket_tiers SET available_quantity = $2 WHERE id = $1",
+        "UPDATE tier_stock SET available = $2 WHERE tier_id = $1 AND slot = 0",
         tier_id,
         available - quantity,
     )

@@ -67,7 +67,7 @@ async def _load(db_url: str) -> dict[str, dict[str, Any]]:
                 tier_ids[tier_type] = str(
                     await conn.fetchval(
                         "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency,"
-                        " total_quantity, available_quantity) VALUES ($1, $2, $3, 'USD', $4, $4)"
+                        " total_quantity) VALUES ($1, $2, $3, 'USD', $4)"
                         " RETURNING id",
                         concert_id,
                         tier_type,

@@ -107,7 +107,7 @@ KEY_NAMESPACE = uuid.UUID("6f0c2b7e-3d4a-4f55-9a51-8f3f8c1d2e10")
 
 def _digest(table: str, where: str = "") -> str:
     return (
-        f"(SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), ''))"
+        f"(SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
         f" FROM {table} t {where}) AS {table}"
     )
 
