@@ -21,8 +21,10 @@ from tests.support.inprocess import app_settings
 from tests.support.inventory import doctor, execute, fetch, make_concert, tier_counts
 from tests.support.locks import lock_waiters
 from tests.support.waiting import async_wait_until
+from ticketbook.booking import queries
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.booking.stock import UnknownTier, split_stock
+from ticketbook.db.locks import LockSpace
 from ticketbook.services import AppServices, open_services
 from ticketbook.testing.naive_booking import naive_book
 
@@ -222,4 +224,140 @@ def test_resplitting_moves_no_ticket_and_keeps_every_slot(db_url: str, tmp_path:
     # Merged back into the first slot; the others stay, empty (a late return may name one).
     assert _slots(db_url, tier_id) == [97] + [0] * (SLOTS - 1)
     assert tier_counts(db_url, tier_id) == {"available": 97, "total": 100, "CONFIRMED": 3}
+    assert doctor(db_url).violations == 0
+
+
+class FanLock:
+    """Holds one fan's per-concert lock (the cap's, migration 0002) from outside the app:
+    that fan's hold then waits inside its statement, after the statement's snapshot was
+    taken, while the test changes the stock under it."""
+
+    def __init__(self, url: str, fan: uuid.UUID, concert_id: str) -> None:
+        self.url, self.fan, self.concert_id = url, fan, concert_id
+
+    async def __aenter__(self) -> FanLock:
+        self.conn = await asyncpg.connect(self.url)
+        self.transaction = self.conn.transaction()
+        await self.transaction.start()
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2::uuid::text || $3::uuid::text))",
+            LockSpace.FAN_CONCERT,
+            self.fan,
+            uuid.UUID(self.concert_id),
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.transaction.commit()
+        await self.conn.close()
+
+
+def _stage(db_url: str, tier_id: str, slots: list[int], total: int) -> None:
+    execute(
+        db_url,
+        "UPDATE tier_stock SET available = ($2::int[])[slot + 1] WHERE tier_id = $1",
+        uuid.UUID(tier_id),
+        slots,
+    )
+    execute(
+        db_url,
+        "UPDATE ticket_tiers SET total_quantity = $2 WHERE id = $1",
+        uuid.UUID(tier_id),
+        total,
+    )
+
+
+def test_a_slot_taken_from_after_the_holds_snapshot_is_counted_as_it_is(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A fan's hold waits on that fan's cap lock after its snapshot saw 2 in a slot; another
+    fan takes one meanwhile. The hold must leave 0 there, not 2 - 1 (a ticket made from a
+    stale count). The next test is the case where a relative UPDATE did go wrong."""
+    concert = make_concert(db_url, {"GA": 2}, stock_slots=2)
+    tier_id = concert["tiers"]["GA"]
+    _stage(db_url, tier_id, [2, 0], 2)
+
+    async def scene() -> list[str]:
+        async with open_services(
+            app_settings(tmp_path), database_url=db_url, run_background_jobs=False
+        ) as services:
+            fan, other = await _fans(services, 2)
+            async with FanLock(db_url, fan, concert["id"]):
+                hold = asyncio.create_task(_book(services, fan, tier_id, 1))
+                await async_wait_until(
+                    lambda: asyncio.to_thread(lock_waiters, db_url), "the hold waits for the fan"
+                )
+                first = await _book(services, other, tier_id, 1)
+            return [first, await hold]
+
+    assert asyncio.run(scene()) == [BookingOutcome.CONFIRMED, BookingOutcome.CONFIRMED]
+    assert _slots(db_url, tier_id) == [0, 0]
+    assert tier_counts(db_url, tier_id) == {"available": 0, "total": 2, "CONFIRMED": 2}
+    assert doctor(db_url).violations == 0
+
+
+def test_the_locked_pass_counts_a_ticket_returned_after_its_snapshot(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The locked pass (every slot locked, in order) after its snapshot saw slot 0 empty; a
+    cancel returns a ticket there meanwhile. It takes that ticket and leaves 0. Written as
+    `available - take`, the UPDATE computed from the snapshot's row: -1, refused by the
+    CHECK (what the first benchmark of split stock met as 500s); hence absolute values."""
+    concert = make_concert(db_url, {"GA": 2}, stock_slots=2)
+    tier_id = concert["tiers"]["GA"]
+    _stage(db_url, tier_id, [0, 1], 2)
+
+    async def scene() -> tuple[uuid.UUID | None, str | None]:
+        async with open_services(
+            app_settings(tmp_path), database_url=db_url, run_background_jobs=False
+        ) as services:
+            fan, other = await _fans(services, 2)
+            engine = services.engine
+            # The other fan holds the ticket slot 0 had (a confirmed booking).
+            booking = await services.db.fetchval(
+                "INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,"
+                " total_cents, currency, status, hold_expires_at) SELECT $1, concert_id, id, 1,"
+                " price_cents, price_cents, currency, 'CONFIRMED', now() FROM ticket_tiers"
+                " WHERE id = $2 RETURNING id",
+                other,
+                uuid.UUID(tier_id),
+            )
+            async with FanLock(db_url, fan, concert["id"]):
+                hold = asyncio.create_task(
+                    services.db.fetchrow(
+                        queries.LOCKED_HOLD_SQL,
+                        uuid.UUID(tier_id),
+                        1,
+                        fan,
+                        uuid.uuid4(),
+                        "fingerprint",
+                        engine.hold_seconds,
+                        uuid.uuid4(),
+                        engine.max_tickets_per_concert,
+                        engine.payment_timeout_s,
+                    )
+                )
+                await async_wait_until(
+                    lambda: asyncio.to_thread(lock_waiters, db_url), "the hold waits for the fan"
+                )
+                # The other fan cancels: the ticket goes back to slot 0.
+                await services.db.execute(
+                    "WITH b AS (UPDATE bookings SET status = 'CANCELLED' WHERE id = $1)"
+                    " UPDATE tier_stock SET available = available + 1"
+                    " WHERE tier_id = $2 AND slot = 0",
+                    booking,
+                    uuid.UUID(tier_id),
+                )
+            row = await hold
+            return row["id"], row["refusal"]
+
+    booking_id, refusal = asyncio.run(scene())
+    assert booking_id is not None and refusal is None
+    assert _slots(db_url, tier_id) == [0, 1]
+    assert tier_counts(db_url, tier_id) == {
+        "available": 1,
+        "total": 2,
+        "PENDING": 1,
+        "CANCELLED": 1,
+    }
     assert doctor(db_url).violations == 0

@@ -35,58 +35,31 @@ RETURN_SLOT = "mod(abs(hashtext(b.id::text)::bigint), t.stock_slots)"
 # Hold: take the tickets, create the PENDING booking and its payment attempt, and claim the
 # idempotency key, all in one atomic statement. A duplicate key raises unique_violation,
 # which undoes the whole statement, tickets included.
-# A tier's free tickets are spread over `tier_stock` slots (migration 0005). The hold takes
-# them from one slot with enough that no other statement has locked (SKIP LOCKED, so holds
-# on one tier do not queue behind each other); only when there is none does it lock every
-# slot in slot order, waiting, and take what it needs across them. That locked pass sees
-# every slot's latest count, so two holds can never both take the last ticket and "sold out"
-# is never answered while a ticket is free: it runs whenever the statement's snapshot shows
-# enough, and otherwise the snapshot is the answer, as a one-row UPDATE's would be.
-# The per-fan cap is checked by tb_tickets_held (migration 0002) before any slot is locked:
+# A tier's free tickets are its `tier_stock` rows (migration 0005; one unless an operator
+# split the tier, booking/stock.py). HOLD_SQL takes them from one row: a one-row tier's, as
+# a counter always did (the UPDATE waits for the row's lock and re-checks the count after
+# the wait, so two holds can never both take the last ticket); a split tier's from any slot
+# with enough that no other statement has locked (SKIP LOCKED: holds on one tier don't
+# queue behind each other). When every such slot is locked, it answers `contended` and the
+# engine runs LOCKED_HOLD_SQL, which locks every slot in slot order, waiting, and takes what
+# it needs across them: "sold out" is only said once every slot's latest count was seen.
+# Two statements, because a statement that skipped locked rows may still hold locks on
+# rows it looked at, and locking the rest in order after that could deadlock.
+# The per-fan cap is checked by tb_tickets_held (migration 0002) before any stock is locked:
 # it serializes one fan's holds on one concert and counts what that fan holds with a fresh
 # snapshot, inside this statement.
 # A refused hold stores its outcome with the key at once; a made one leaves it NULL (in flight).
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
 #   $6 hold seconds, $7 our payment key, $8 the most tickets one user may hold for one concert,
 #   $9 how long a payment may take at most (the engine's backstop), in seconds
-HOLD_SQL = f"""
+_HOLD_TEMPLATE = f"""
 WITH allowed AS (
-    SELECT t.id, t.concert_id, t.tier_type, t.price_cents, t.currency
+    SELECT t.id, t.concert_id, t.tier_type, t.price_cents, t.currency, t.stock_slots
       FROM ticket_tiers t
       JOIN concerts c ON c.id = t.concert_id
      WHERE t.id = $1 AND c.starts_at > now()
        AND tb_tickets_held($3, t.concert_id) <= $8::integer - $2::integer
-), any_slot AS (
-    SELECT s.slot
-      FROM tier_stock s
-     WHERE s.tier_id = $1 AND s.available >= $2 AND EXISTS (SELECT FROM allowed)
-     ORDER BY random()
-     LIMIT 1
-       FOR UPDATE SKIP LOCKED
-), every_slot AS (
-    SELECT s.slot, s.available
-      FROM tier_stock s
-     WHERE s.tier_id = $1 AND EXISTS (SELECT FROM allowed) AND NOT EXISTS (SELECT FROM any_slot)
-       AND (SELECT sum(f.available) FROM tier_stock f WHERE f.tier_id = $1) >= $2
-     ORDER BY s.slot
-       FOR UPDATE
-), taking AS (
-    SELECT slot, $2::integer AS take FROM any_slot
-    UNION ALL
-    -- Across the locked slots, in slot order, until the quantity is met.
-    SELECT slot, least(available, $2 - before) AS take
-      FROM (SELECT slot, available,
-                   coalesce(sum(available) OVER (ORDER BY slot ROWS BETWEEN UNBOUNDED
-                                                 PRECEDING AND 1 PRECEDING), 0) AS before
-              FROM every_slot) e
-     WHERE before < $2 AND available > 0
-       AND (SELECT sum(available) FROM every_slot) >= $2
-), taken AS (
-    UPDATE tier_stock s
-       SET available = s.available - k.take
-      FROM taking k
-     WHERE s.tier_id = $1 AND s.slot = k.slot
- RETURNING s.slot
+{{take}}
 ), tier AS (
     SELECT * FROM allowed WHERE EXISTS (SELECT FROM taken)
 ), booking AS (
@@ -130,7 +103,7 @@ WITH allowed AS (
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
        b.hold_expires_at, b.created_at, b.updated_at, (SELECT id FROM payment) AS payment_id,
-       o.refusal,
+       o.refusal, {{contended}} AS contended,
        -- For "all held" only (a CASE runs its subquery only then): how long until the holds
        -- in flight are past their payment's deadline ($9 s after they were made), and how
        -- long until the first of them expires.
@@ -147,6 +120,69 @@ SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.ti
   LEFT JOIN tier ON true
   LEFT JOIN concerts c ON c.id = b.concert_id
 """
+
+# The new counts are written as values, from what the locking read returned: an UPDATE of a
+# row this statement already locked may compute `available - q` from the row as the
+# statement's snapshot saw it, not as it is (tests/service/test_split_stock.py has the case).
+ANY_SLOT_TAKE = """
+), any_slot AS (
+    SELECT s.slot, s.available
+      FROM tier_stock s
+     WHERE s.tier_id = $1 AND s.available >= $2 AND (SELECT stock_slots FROM allowed) > 1
+     ORDER BY random()
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED
+), one_slot AS (
+    -- No lock taken before it in this statement: the UPDATE waits for the row's lock and
+    -- re-checks the count against the committed row, as a one-row counter always did.
+    UPDATE tier_stock s
+       SET available = s.available - $2
+     WHERE s.tier_id = $1 AND s.available >= $2 AND (SELECT stock_slots FROM allowed) = 1
+ RETURNING s.slot
+), split_slot AS (
+    UPDATE tier_stock s
+       SET available = a.available - $2
+      FROM any_slot a
+     WHERE s.tier_id = $1 AND s.slot = a.slot
+ RETURNING s.slot
+), taken AS (
+    SELECT slot FROM one_slot UNION ALL SELECT slot FROM split_slot
+"""
+
+EVERY_SLOT_TAKE = """
+), every_slot AS (
+    SELECT s.slot, s.available
+      FROM tier_stock s
+     WHERE s.tier_id = $1 AND EXISTS (SELECT FROM allowed)
+       AND (SELECT sum(f.available) FROM tier_stock f WHERE f.tier_id = $1) >= $2
+     ORDER BY s.slot
+       FOR UPDATE
+), taking AS (
+    -- Across the locked slots, in slot order, until the quantity is met.
+    SELECT slot, available - least(available, $2 - before) AS left_over
+      FROM (SELECT slot, available,
+                   coalesce(sum(available) OVER (ORDER BY slot ROWS BETWEEN UNBOUNDED
+                                                 PRECEDING AND 1 PRECEDING), 0) AS before
+              FROM every_slot) e
+     WHERE before < $2 AND available > 0
+       AND (SELECT sum(available) FROM every_slot) >= $2
+), taken AS (
+    UPDATE tier_stock s
+       SET available = k.left_over
+      FROM taking k
+     WHERE s.tier_id = $1 AND s.slot = k.slot
+ RETURNING s.slot
+"""
+
+# A split tier, nothing taken, though the snapshot shows enough: others had every slot
+# with enough locked.
+CONTENDED = (
+    "NOT EXISTS (SELECT FROM taken) AND (SELECT stock_slots FROM allowed) > 1"
+    " AND (SELECT sum(f.available) FROM tier_stock f WHERE f.tier_id = $1) >= $2"
+)
+
+HOLD_SQL = _HOLD_TEMPLATE.format(take=ANY_SLOT_TAKE.strip("\n"), contended=CONTENDED)
+LOCKED_HOLD_SQL = _HOLD_TEMPLATE.format(take=EVERY_SLOT_TAKE.strip("\n"), contended="false")
 
 # Settle: only a PENDING booking moves, so a settle can't run twice. Paid in time: CONFIRMED.
 # Not paid: FAILED. Paid after the hold ran out: EXPIRED. Tickets of a booking that did not

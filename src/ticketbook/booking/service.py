@@ -222,19 +222,24 @@ class BookingEngine:
         fingerprint: str,
         payment_key: uuid.UUID,
     ) -> asyncpg.Record:
+        arguments = (
+            tier_id,
+            quantity,
+            user_id,
+            key,
+            fingerprint,
+            self.hold_seconds,
+            payment_key,
+            self.max_tickets_per_concert,
+            self.payment_timeout_s,
+        )
         try:
-            row: asyncpg.Record | None = await self.db.fetchrow(
-                queries.HOLD_SQL,
-                tier_id,
-                quantity,
-                user_id,
-                key,
-                fingerprint,
-                self.hold_seconds,
-                payment_key,
-                self.max_tickets_per_concert,
-                self.payment_timeout_s,
-            )
+            row: asyncpg.Record | None = await self.db.fetchrow(queries.HOLD_SQL, *arguments)
+            assert row is not None
+            if row["contended"]:
+                # A split tier whose every slot with enough was locked: lock them all, in
+                # order, and take across them (queries.py says why it is a second statement).
+                row = await self.db.fetchrow(queries.LOCKED_HOLD_SQL, *arguments)
         except asyncpg.ForeignKeyViolationError:
             # A validly signed token for a user that no longer exists (e.g. after a reset).
             raise Unauthenticated("Your session is no longer valid; sign in again") from None

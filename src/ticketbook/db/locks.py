@@ -14,7 +14,7 @@ class JobLock(IntEnum):
     """One-key locks: a job that must run in one process at a time across all hosts."""
 
     MIGRATIONS = 7_294_311  # alembic upgrade: concurrent starts queue (transaction lock)
-    REAPER = 7_294_312  # expiring holds: batches lock several tier rows (try, transaction)
+    REAPER = 7_294_312  # expiring holds: batches lock several stock rows (try, transaction)
     SEED = 7_294_313  # loading the demo data once (transaction lock)
     LIVE_PUBLISHER = 7_294_314  # the one process that NOTIFYs changed counts (session lock)
     RATE_LIMIT_PRUNE = 7_294_315  # dropping rate-limit windows that are over (try, transaction)
