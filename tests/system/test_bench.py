@@ -19,10 +19,10 @@ SCENARIOS = {
     "raw-sql-hot-tier",
     "hot-tier@256",
     "raw-sql-hot-tier@256",
-    "hot-tier/split8",
-    "raw-sql-hot-tier/split8",
-    "hot-tier/split8@256",
-    "raw-sql-hot-tier/split8@256",
+    "hot-tier/split32",
+    "raw-sql-hot-tier/split32",
+    "hot-tier/split32@256",
+    "raw-sql-hot-tier/split32@256",
     "hot-tier-realistic",
     "spread",
     "my-bookings",
@@ -74,4 +74,4 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
     assert "x raw SQL" in result.stdout and "| scenario |" in result.stdout
     assert "app CPU ms/req" in result.stdout and "hot-tier-realistic / hot-tier" in result.stdout
     assert '{"fill":{"rows":2000' in result.stdout
-    assert "hot-tier/split8@256 / its tier in one row" in result.stdout
+    assert "hot-tier/split32@256 / its tier in one row" in result.stdout

@@ -48,9 +48,10 @@ class BenchOptions:
     payment_latency_ms: float = 0.0
     payment_success_rate: float = 0.8
     rows: int = 0
-    # The hot tier is sold again with its stock over this many rows (booking/stock.py);
-    # 1 leaves those rounds out.
-    split_slots: int = 8
+    # The hot tier is sold again with its stock over this many rows (booking/stock.py): more
+    # than the server's connections (workers x pool size), else most holds find every slot
+    # locked and take the locked pass. 1 leaves those rounds out.
+    split_slots: int = 32
     port: int = 8099
     output: Path | None = None
 

@@ -303,19 +303,23 @@ async def raw_sql(
             while tiers and time.perf_counter() < deadline:
                 tier = rng.choice(tiers)
                 started = time.perf_counter()
+                arguments = (
+                    tier,
+                    1,
+                    user_ids[i],
+                    uuid.uuid4(),
+                    "raw",
+                    600.0,
+                    uuid.uuid4(),
+                    RAW_SQL_TICKET_CAP,
+                    RAW_SQL_PAYMENT_DEADLINE_S,
+                )
                 async with pool.acquire() as conn:
-                    row = await conn.fetchrow(
-                        queries.HOLD_SQL,
-                        tier,
-                        1,
-                        user_ids[i],
-                        uuid.uuid4(),
-                        "raw",
-                        600.0,
-                        uuid.uuid4(),
-                        RAW_SQL_TICKET_CAP,
-                        RAW_SQL_PAYMENT_DEADLINE_S,
-                    )
+                    row = await conn.fetchrow(queries.HOLD_SQL, *arguments)
+                if row["contended"]:
+                    # A split tier with every slot locked: the engine's second statement.
+                    async with pool.acquire() as conn:
+                        row = await conn.fetchrow(queries.LOCKED_HOLD_SQL, *arguments)
                 if row["id"] is None:
                     recorder.record(409, time.perf_counter() - started)
                     tiers.remove(tier)

@@ -1,9 +1,10 @@
 """Split stock: a tier's free tickets spread over several rows, so one hot tier is not held
 to what one row's lock lets through (about a thousand holds a second on this machine).
 
-The rows are `tier_stock` (migration 0005); the hold statement (`queries.HOLD_SQL`) takes from
-any unlocked slot with enough and locks them all only when none has, so the last tickets are
-exact; tickets that come back go to a slot chosen by the booking's id. An operator spreads a
+The rows are `tier_stock` (migration 0005); a hold (`queries.HOLD_SQL`) takes from any
+unlocked slot with enough, and only when every such slot is locked does a second statement
+(`queries.LOCKED_HOLD_SQL`) lock them all, so the last tickets are exact; tickets that come
+back go to a slot chosen by the booking's id. An operator spreads a
 big tier before its on-sale with ``ticketbook tier split TIER SLOTS`` (docs/operations.md).
 """
 
@@ -13,8 +14,8 @@ import uuid
 
 import asyncpg
 
-# More slots than holds in flight at once gain nothing, and the locked pass (no slot has
-# enough) locks every slot: the bound keeps that pass short.
+# Slots should outnumber the connections that book at once (else every slot is often locked
+# and holds take the locked pass, which locks them all); the bound keeps that pass short.
 MAX_STOCK_SLOTS = 64
 
 SPLIT_STOCK_SQL = "SELECT tb_split_stock($1, $2)"

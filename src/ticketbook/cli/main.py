@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--split-slots",
         type=int,
-        default=8,
+        default=32,
         help="also sell the hot tier with its stock over this many rows (1: not)",
     )
     bench.add_argument("--port", type=int, default=8099, help="port for the benchmarked server")
