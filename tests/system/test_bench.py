@@ -24,6 +24,8 @@ SCENARIOS = {
     "hot-tier/split32@256",
     "raw-sql-hot-tier/split32@256",
     "hot-tier-realistic",
+    "hot-tier-steady@256",
+    "hot-tier-realistic-steady@256",
     "spread",
     "my-bookings",
     "raw-sql-spread",
@@ -75,3 +77,4 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
     assert "app CPU ms/req" in result.stdout and "hot-tier-realistic / hot-tier" in result.stdout
     assert '{"fill":{"rows":2000' in result.stdout
     assert "hot-tier/split32@256 / its tier in one row" in result.stdout
+    assert "hot-tier-realistic-steady@256 / hot-tier-steady@256 = " in result.stdout

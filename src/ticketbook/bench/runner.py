@@ -71,16 +71,43 @@ async def _fresh_database(admin_url: str) -> str:
     return _with_database(admin_url, BENCH_DATABASE)
 
 
-async def _reseed(url: str, hot_tier_slots: int = 1) -> None:
-    """The demo data afresh; the hot tier's stock over ``hot_tier_slots`` rows."""
+# Tickets added to the hot tier for the steady rounds, so no window sells it out.
+STEADY_EXTRA_TICKETS = 100_000
+
+
+async def _reseed(url: str, hot_tier_slots: int = 1, *, steady: bool = False) -> None:
+    """The demo data afresh; the hot tier's stock over ``hot_tier_slots`` rows, and
+    STEADY_EXTRA_TICKETS more of it if ``steady``."""
     conn = await asyncpg.connect(url)
     try:
         await seed(conn, reset=True)
+        hot = uuid.UUID((await scenarios.load_catalog(conn)).hot_tier_id)
+        if steady:
+            await conn.execute(
+                "WITH t AS (UPDATE ticket_tiers SET total_quantity = total_quantity + $2"
+                " WHERE id = $1) UPDATE tier_stock SET available = available + $2"
+                " WHERE tier_id = $1 AND slot = 0",
+                hot,
+                STEADY_EXTRA_TICKETS,
+            )
         if hot_tier_slots > 1:
-            catalog = await scenarios.load_catalog(conn)
-            await split_stock(conn, uuid.UUID(catalog.hot_tier_id), hot_tier_slots)
+            await split_stock(conn, hot, hot_tier_slots)
     finally:
         await conn.close()
+
+
+async def _steady_round(
+    url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]], name: str
+) -> None:
+    """The hot tier with far more tickets than a window sells: its throughput while it is on
+    sale, without the sell-out's last seconds (with realistic payments, the 3 s timeouts
+    whose tickets come back only then)."""
+    await _reseed(url, steady=True)
+    catalog, fans = await _fans(url, target, options.many_clients, options)
+    recorder = await scenarios.hot_tier(
+        target, catalog, fans, options.many_clients, options.duration_s, name
+    )
+    _emit(recorder.summary(**fans.summary(), **await _inventory(url)), results)
 
 
 async def _settle_database(url: str) -> None:
@@ -354,6 +381,14 @@ def summary_table(results: list[dict[str, Any]]) -> str:
                 f"{split['throughput_rps'] / one_row['throughput_rps']:.2f} x req/s, "
                 f"p99 {split['p99_ms']} vs {one_row['p99_ms']} ms"
             )
+    for name, slow in by_name.items():
+        fast = by_name.get(name.replace("-realistic-steady", "-steady"))
+        if name.startswith("hot-tier-realistic-steady") and fast and fast["throughput_rps"]:
+            ratios.append(
+                f"{name} / {fast['scenario']} = "
+                f"{slow['throughput_rps'] / fast['throughput_rps']:.2f} "
+                "(150 ms ± 100 ms payments vs instant, while on sale)"
+            )
     realistic, instant = by_name.get("hot-tier-realistic"), by_name.get("hot-tier")
     if realistic and instant and instant["throughput_rps"]:
         ratios.append(
@@ -402,6 +437,7 @@ async def _serving(
 
 async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
+    many = options.many_clients
     async with _serving(url, options, data_dir, instant_payments(options)) as target:
         catalog = await _catalog(url)
         await _settle_database(url)
@@ -410,12 +446,14 @@ async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list
         )
         _emit(recorder.summary(), results)
         await _booking_round(url, target, options, results)
+        await _steady_round(url, target, options, results, f"hot-tier-steady@{many}")
         if options.rows:
             await _big_round(url, target, options, results)
     # A second server, on the same port once the first has stopped: the payment profile is
     # read at start-up.
     async with _serving(url, options, data_dir, realistic_payments(options)) as target:
         await _realistic_round(url, target, options, results)
+        await _steady_round(url, target, options, results, f"hot-tier-realistic-steady@{many}")
     return results
 
 
