@@ -70,6 +70,11 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
             assert r["app_cpu_ms_per_request"] is None
         else:
             assert r["app_cpu_ms_per_request"] > 0, r
+        if "steady" in r["scenario"]:
+            # Measured while on sale: the tier has far more tickets than a window sells.
+            assert "409" not in r["statuses"], r
+            # ... and it is the tier the window sold (one ticket per confirmed booking).
+            assert r["steady_tier_sold"] == r["statuses"]["200"], r
         if "inventory" in r:
             assert r["inventory"]["oversold_tickets"] == 0
             assert r["inventory"]["conservation_holds"] is True

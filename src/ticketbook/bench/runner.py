@@ -29,6 +29,7 @@ from ticketbook.bench.scenarios import Fans, Target
 from ticketbook.booking.stock import split_stock
 from ticketbook.catalog.demo import seed
 from ticketbook.db.migrate import upgrade_to_head
+from ticketbook.domain.enums import BookingStatus
 from ticketbook.ops.doctor import diagnose
 from ticketbook.ops.queries import CONSERVATION_SQL
 
@@ -75,9 +76,10 @@ async def _fresh_database(admin_url: str) -> str:
 STEADY_EXTRA_TICKETS = 100_000
 
 
-async def _reseed(url: str, hot_tier_slots: int = 1, *, steady: bool = False) -> None:
+async def _reseed(url: str, hot_tier_slots: int = 1, *, steady: bool = False) -> str:
     """The demo data afresh; the hot tier's stock over ``hot_tier_slots`` rows, and
-    STEADY_EXTRA_TICKETS more of it if ``steady``."""
+    STEADY_EXTRA_TICKETS more of it if ``steady``. Returns the hot tier's id (with the extra
+    tickets it is no longer the smallest, which is how the catalog finds it)."""
     conn = await asyncpg.connect(url)
     try:
         await seed(conn, reset=True)
@@ -94,6 +96,7 @@ async def _reseed(url: str, hot_tier_slots: int = 1, *, steady: bool = False) ->
             await split_stock(conn, hot, hot_tier_slots)
     finally:
         await conn.close()
+    return str(hot)
 
 
 async def _steady_round(
@@ -102,12 +105,23 @@ async def _steady_round(
     """The hot tier with far more tickets than a window sells: its throughput while it is on
     sale, without the sell-out's last seconds (with realistic payments, the 3 s timeouts
     whose tickets come back only then)."""
-    await _reseed(url, steady=True)
+    hot_tier_id = await _reseed(url, steady=True)
     catalog, fans = await _fans(url, target, options.many_clients, options)
     recorder = await scenarios.hot_tier(
-        target, catalog, fans, options.many_clients, options.duration_s, name
+        target, catalog, fans, options.many_clients, options.duration_s, name, hot_tier_id
     )
-    _emit(recorder.summary(**fans.summary(), **await _inventory(url)), results)
+    conn = await asyncpg.connect(url)
+    try:
+        sold = await conn.fetchval(
+            "SELECT coalesce(sum(quantity), 0)::int FROM bookings"
+            " WHERE tier_id = $1 AND status = $2",
+            uuid.UUID(hot_tier_id),
+            BookingStatus.CONFIRMED,
+        )
+    finally:
+        await conn.close()
+    summary = recorder.summary(**fans.summary(), **await _inventory(url))
+    _emit({**summary, "steady_tier_sold": sold}, results)
 
 
 async def _settle_database(url: str) -> None:
