@@ -25,6 +25,7 @@ from ticketbook.booking import queries
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, RefundResult
+from ticketbook.ratelimit.limiter import NO_BUCKETS
 from ticketbook.services import AppServices, open_services
 
 TICKETS_LEFT = 10
@@ -107,6 +108,7 @@ async def _book_without_waiting(
         payment_key := uuid.uuid4(),
         engine.max_tickets_per_concert,
         engine.payment_timeout_s,
+        *NO_BUCKETS.arguments(),
     )
     if row["id"] is None:
         return "refused"

@@ -182,6 +182,8 @@ async def _hold_arguments(db_url: str, tier_id: uuid.UUID) -> list[Any]:
         "jsonb": "{}",
         "timestamptz": datetime.now(UTC),
         "interval": timedelta(seconds=600),
+        "text[]": ["x"],
+        "int4[]": [600],
     }
     conn = await asyncpg.connect(db_url)
     try:

@@ -25,6 +25,7 @@ from ticketbook.booking import queries
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.booking.stock import UnknownTier, split_stock
 from ticketbook.db.locks import LockSpace
+from ticketbook.ratelimit.limiter import NO_BUCKETS
 from ticketbook.services import AppServices, open_services
 from ticketbook.testing.naive_booking import naive_book
 
@@ -335,6 +336,7 @@ def test_the_locked_pass_counts_a_ticket_returned_after_its_snapshot(
                         uuid.uuid4(),
                         engine.max_tickets_per_concert,
                         engine.payment_timeout_s,
+                        *NO_BUCKETS.arguments(),
                     )
                 )
                 await async_wait_until(

@@ -12,6 +12,7 @@ from tests.support.inventory import fetchval, make_concert
 from tests.support.waiting import async_wait_until
 from ticketbook.booking import queries
 from ticketbook.booking.idempotency import booking_fingerprint
+from ticketbook.ratelimit.limiter import NO_BUCKETS
 
 CAP = 10
 
@@ -29,6 +30,7 @@ async def _hold(conn: asyncpg.Connection, user: uuid.UUID, tier: uuid.UUID, quan
         uuid.uuid4(),
         CAP,
         5.0,  # the longest a payment may take
+        *NO_BUCKETS.arguments(),
     )
     assert row is not None
     return "held" if row["id"] is not None else str(row["refusal"])

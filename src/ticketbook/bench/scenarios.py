@@ -25,6 +25,7 @@ from ticketbook.bench.stats import Progress, Recorder
 from ticketbook.booking import queries
 from ticketbook.db.pool import StatelessConnection
 from ticketbook.domain.enums import BookingStatus, PaymentStatus, Role, TierType
+from ticketbook.ratelimit.limiter import NO_BUCKETS
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ async def load_catalog(conn: asyncpg.Connection) -> Catalog:
 # The per-fan cap is checked in the raw hold too (it is part of the statement), so its cost
 # is measured; the raw clients are one user each, so it is set so high it never bites.
 RAW_SQL_TICKET_CAP = 1_000_000_000
+RAW_SQL_RATE_LIMIT = 1_000_000_000
 # The hold statement's bound on a payment in flight (it only matters when all is held).
 RAW_SQL_PAYMENT_DEADLINE_S = 4.0
 
@@ -314,12 +316,17 @@ async def raw_sql(
                     RAW_SQL_TICKET_CAP,
                     RAW_SQL_PAYMENT_DEADLINE_S,
                 )
+                # The app counts each booking in its fan's rate-limit bucket inside the
+                # hold; so does the baseline (with a limit it never reaches).
+                bucket = ([f"booking:account:{user_ids[i]}"], [60], [RAW_SQL_RATE_LIMIT])
                 async with pool.acquire() as conn:
-                    row = await conn.fetchrow(queries.HOLD_SQL, *arguments)
+                    row = await conn.fetchrow(queries.HOLD_SQL, *arguments, *bucket)
                 if row["contended"]:
                     # A split tier with every slot locked: the engine's second statement.
                     async with pool.acquire() as conn:
-                        row = await conn.fetchrow(queries.LOCKED_HOLD_SQL, *arguments)
+                        row = await conn.fetchrow(
+                            queries.LOCKED_HOLD_SQL, *arguments, *NO_BUCKETS.arguments()
+                        )
                 if row["id"] is None:
                     recorder.record(409, time.perf_counter() - started)
                     tiers.remove(tier)

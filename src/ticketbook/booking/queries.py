@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from ticketbook.booking.outcomes import BookingOutcome as Outcome
 from ticketbook.domain.enums import BookingStatus, PaymentStatus, RefundStatus
+from ticketbook.ratelimit.queries import count_sql
 
 PENDING, CONFIRMED = BookingStatus.PENDING, BookingStatus.CONFIRMED
 FAILED, EXPIRED, CANCELLED = BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.CANCELLED
 PAYMENT_PENDING = PaymentStatus.PENDING
 REFUND_PENDING = RefundStatus.PENDING
+# The hold's refusal when the request is over a rate limit: not a booking outcome (nothing
+# was tried), so never stored with the key; the engine raises RateLimited for it.
+RATE_LIMITED = "rate_limited"
+RATE_COUNT_SQL = count_sql("$10", "$11")
 
 # The columns every booking read returns, in the shape `booking_wire` expects.
 BOOKING_COLUMNS = """
@@ -51,13 +56,28 @@ RETURN_SLOT = "mod(abs(hashtext(b.id::text)::bigint), t.stock_slots)"
 # A refused hold stores its outcome with the key at once; a made one leaves it NULL (in flight).
 #   $1 tier id, $2 quantity, $3 user id, $4 idempotency key, $5 request fingerprint,
 #   $6 hold seconds, $7 our payment key, $8 the most tickets one user may hold for one concert,
-#   $9 how long a payment may take at most (the engine's backstop), in seconds
+#   $9 how long a payment may take at most (the engine's backstop), in seconds,
+#   $10 the rate-limit buckets this request counts in, $11 their windows in seconds, $12
+#   their limits (empty arrays: count nothing, as a retry of the same request does)
+# The rate limit is counted here, not in a statement of its own: one round trip and one
+# commit less per booking. Its buckets are locked first (the gate on `allowed` reads them
+# before anything else is touched), in name order, so the lock order is always buckets, the
+# fan's lock, then stock. Over a limit, nothing is held and the key is not claimed.
 _HOLD_TEMPLATE = f"""
-WITH allowed AS (
+WITH counted AS (
+{RATE_COUNT_SQL.strip()}
+), limited AS (
+    -- Seconds until the fullest bucket over its limit has room again; 0 when none is over.
+    SELECT coalesce(max(c.remaining_s) FILTER (WHERE c.hits > k.rule_limit), 0)::float8
+           AS retry_after_s
+      FROM counted c
+      JOIN unnest($10::text[], $12::int[]) AS k (bucket, rule_limit) USING (bucket)
+), allowed AS (
     SELECT t.id, t.concert_id, t.tier_type, t.price_cents, t.currency, t.stock_slots
       FROM ticket_tiers t
       JOIN concerts c ON c.id = t.concert_id
      WHERE t.id = $1 AND c.starts_at > now()
+       AND (SELECT retry_after_s FROM limited) = 0
        AND tb_tickets_held($3, t.concert_id) <= $8::integer - $2::integer
 {{take}}
 ), tier AS (
@@ -84,6 +104,7 @@ WITH allowed AS (
     -- Why there is no booking, if there is none. The cap is asked again only then.
     SELECT booking.id AS booking_id,
            CASE WHEN booking.id IS NOT NULL THEN NULL
+                WHEN (SELECT retry_after_s FROM limited) > 0 THEN '{RATE_LIMITED}'
                 WHEN NOT s.found THEN '{Outcome.UNKNOWN_TIER}'
                 WHEN s.over THEN '{Outcome.CONCERT_OVER}'
                 WHEN tb_tickets_held($3, s.concert_id) > $8 - $2 THEN '{Outcome.TICKET_CAP}'
@@ -94,16 +115,17 @@ WITH allowed AS (
                 ELSE '{Outcome.SOLD_OUT}' END AS refusal
       FROM tier_state s LEFT JOIN booking ON true
 ), claim AS (
-    -- The key remembers every answer but "all held", which the engine waits out.
+    -- The key remembers every answer but "all held", which the engine waits out, and "rate
+    -- limited", which is no answer to the request (nothing was tried).
     INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, outcome, completed_at)
     SELECT $3, $4, $5, o.booking_id, o.refusal, CASE WHEN o.booking_id IS NULL THEN now() END
       FROM outcome o
-     WHERE o.refusal IS DISTINCT FROM '{Outcome.ALL_HELD}'
+     WHERE o.refusal IS NULL OR o.refusal NOT IN ('{Outcome.ALL_HELD}', '{RATE_LIMITED}')
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
        b.hold_expires_at, b.created_at, b.updated_at, (SELECT id FROM payment) AS payment_id,
-       o.refusal, {{contended}} AS contended,
+       o.refusal, {{contended}} AS contended, (SELECT retry_after_s FROM limited) AS retry_after_s,
        -- For "all held" only (a CASE runs its subquery only then): how long until the holds
        -- in flight are past their payment's deadline ($9 s after they were made), and how
        -- long until the first of them expires.

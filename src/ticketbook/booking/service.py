@@ -44,7 +44,7 @@ from ticketbook.observability.metrics import (
     PAYMENTS,
 )
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, PaymentGateway
-from ticketbook.ratelimit.limiter import RateLimiter
+from ticketbook.ratelimit.limiter import NO_BUCKETS, Buckets, RateLimiter, refuse_if
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,22 @@ class BookingEngine:
     ) -> BookingResult:
         """Hold, pay, settle; the result is what the idempotency key will replay. Raises
         RateLimited (nothing changed) when the caller books too often."""
-        if self.limiter is not None:
-            await self.limiter.hit("booking", account=str(user_id), address=address)
-        result = await self._book(user_id, tier_id, quantity, key)
+        buckets = (
+            self.limiter.buckets("booking", account=str(user_id), address=address)
+            if self.limiter is not None
+            else NO_BUCKETS
+        )
+        result = await self._book(user_id, tier_id, quantity, key, buckets)
         BOOKINGS.labels(result.outcome.value).inc()
         return result
 
     async def _book(
-        self, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+        self,
+        user_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        quantity: int,
+        key: uuid.UUID,
+        buckets: Buckets,
     ) -> BookingResult:
         fingerprint = booking_fingerprint(tier_id, quantity)
         loop = asyncio.get_running_loop()
@@ -170,9 +178,14 @@ class BookingEngine:
         while True:
             payment_key = uuid.uuid4()
             try:
-                row = await self._hold(user_id, tier_id, quantity, key, fingerprint, payment_key)
+                row = await self._hold(
+                    user_id, tier_id, quantity, key, fingerprint, payment_key, buckets
+                )
             except asyncpg.UniqueViolationError:
                 return await self._replay(user_id, key, fingerprint)
+            # The request is counted once; looking again is not another request.
+            buckets = NO_BUCKETS
+            refuse_if("booking", row["retry_after_s"])
             if row["id"] is not None:
                 break
             refusal = BookingOutcome(row["refusal"])
@@ -221,6 +234,7 @@ class BookingEngine:
         key: uuid.UUID,
         fingerprint: str,
         payment_key: uuid.UUID,
+        buckets: Buckets,
     ) -> asyncpg.Record:
         arguments = (
             tier_id,
@@ -234,12 +248,17 @@ class BookingEngine:
             self.payment_timeout_s,
         )
         try:
-            row: asyncpg.Record | None = await self.db.fetchrow(queries.HOLD_SQL, *arguments)
+            row: asyncpg.Record | None = await self.db.fetchrow(
+                queries.HOLD_SQL, *arguments, *buckets.arguments()
+            )
             assert row is not None
             if row["contended"]:
                 # A split tier whose every slot with enough was locked: lock them all, in
                 # order, and take across them (queries.py says why it is a second statement).
-                row = await self.db.fetchrow(queries.LOCKED_HOLD_SQL, *arguments)
+                # The first statement counted the request already.
+                row = await self.db.fetchrow(
+                    queries.LOCKED_HOLD_SQL, *arguments, *NO_BUCKETS.arguments()
+                )
         except asyncpg.ForeignKeyViolationError:
             # A validly signed token for a user that no longer exists (e.g. after a reset).
             raise Unauthenticated("Your session is no longer valid; sign in again") from None

@@ -36,6 +36,24 @@ class RateLimiter:
 
     async def hit(self, action: Action, *, account: str | None, address: str | None) -> None:
         """Count one request; raise RateLimited when the account or the address is over."""
+        rules = self._rules(action, account, address)
+        counted = await self._count(rules)
+        retry_after = 0.0
+        for bucket, (hits, remaining_s) in counted.items():
+            if hits > rules[bucket].limit:
+                retry_after = max(retry_after, remaining_s)
+        refuse_if(action, retry_after)
+
+    def buckets(self, action: Action, *, account: str | None, address: str | None) -> Buckets:
+        """The buckets one request counts in, for a statement that counts them itself
+        (the booking hold: ``count_sql``), with their windows and limits."""
+        rules = self._rules(action, account, address)
+        names = sorted(rules)
+        return Buckets(names, [rules[n].window_s for n in names], [rules[n].limit for n in names])
+
+    def _rules(
+        self, action: Action, account: str | None, address: str | None
+    ) -> dict[str, RateRule]:
         rules: dict[str, RateRule] = {}
         # Guests have no per-account rule: a guest is what the request is making.
         per_account: RateRule | None = getattr(self.limits, f"{action}_per_account", None)
@@ -44,12 +62,7 @@ class RateLimiter:
             rules[f"{action}:account:{account}"] = per_account
         if address is not None and per_address.enabled:
             rules[f"{action}:address:{address}"] = per_address
-        counted = await self._count(rules)
-        retry_after = 0.0
-        for bucket, (hits, remaining_s) in counted.items():
-            if hits > rules[bucket].limit:
-                retry_after = max(retry_after, remaining_s)
-        _refuse_if(action, retry_after)
+        return rules
 
     async def hit_sign_in(self, *, account: str, address: str | None) -> None:
         """Count one sign-in attempt for the email ``account`` from ``address``; raise
@@ -88,7 +101,7 @@ class RateLimiter:
             # pair_hits counts this attempt: more than one means this address has failed.
             if total > everywhere.limit and pair_hits > 1:
                 retry_after = max(retry_after, min(total_remaining, pair_remaining))
-        _refuse_if("login", retry_after)
+        refuse_if("login", retry_after)
 
     async def sign_in_succeeded(self, *, account: str, address: str | None) -> None:
         """A right password from ``address``: its pair's failures are forgiven."""
@@ -109,7 +122,23 @@ def pair_bucket(account: str, address: str | None) -> str:
     return f"login:pair:{address or '-'}|{account}"
 
 
-def _refuse_if(action: Action, retry_after: float) -> None:
+@dataclass(frozen=True)
+class Buckets:
+    """Rate-limit buckets as a statement's three array parameters (same order)."""
+
+    names: list[str]
+    windows_s: list[int]
+    limits: list[int]
+
+    def arguments(self) -> tuple[list[str], list[int], list[int]]:
+        return self.names, self.windows_s, self.limits
+
+
+NO_BUCKETS = Buckets([], [], [])
+
+
+def refuse_if(action: Action, retry_after: float) -> None:
+    """Raise RateLimited (and count it) when ``retry_after`` seconds must pass first."""
     if retry_after > 0:
         RATE_LIMITED.labels(action).inc()
         seconds = max(1, math.ceil(retry_after))
