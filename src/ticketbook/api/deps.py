@@ -13,7 +13,8 @@ from ticketbook.auth.identity import Identity
 from ticketbook.domain.enums import SessionKind
 from ticketbook.domain.errors import Forbidden, Unauthenticated
 from ticketbook.http.deps import Services
-from ticketbook.http.errors import UnsupportedMediaType
+from ticketbook.http.json_body import require_json_content
+from ticketbook.services import AppServices
 
 # Declares the bearer scheme in the OpenAPI document; we check the header ourselves so that
 # every failure gets our error body.
@@ -32,11 +33,7 @@ def _bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-async def optional_identity(
-    services: Services,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Identity | None:
+async def bearer_identity(services: AppServices, authorization: str | None) -> Identity | None:
     """The caller, or None when no Authorization is sent; a bad token is still refused."""
     token = _bearer_token(authorization)
     if token is None:
@@ -47,12 +44,24 @@ async def optional_identity(
     return identity
 
 
-async def current_identity(
-    identity: Annotated[Identity | None, Depends(optional_identity)],
-) -> Identity:
+def signed_in(identity: Identity | None) -> Identity:
     if identity is None:
         raise Unauthenticated("Sign in first: send Authorization: Bearer <token>")
     return identity
+
+
+async def optional_identity(
+    services: Services,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Identity | None:
+    return await bearer_identity(services, authorization)
+
+
+async def current_identity(
+    identity: Annotated[Identity | None, Depends(optional_identity)],
+) -> Identity:
+    return signed_in(identity)
 
 
 async def current_user_id(identity: Annotated[Identity, Depends(current_identity)]) -> uuid.UUID:
@@ -75,6 +84,4 @@ CurrentOrganizer = Annotated[Identity, Depends(current_organizer)]
 
 
 async def require_json(request: Request) -> None:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise UnsupportedMediaType()
+    require_json_content(request)

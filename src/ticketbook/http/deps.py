@@ -14,9 +14,13 @@ from ticketbook.services import AppServices
 # pool, which costs more than everything else a catalog read does.
 
 
-async def get_services(request: Request) -> AppServices:
+def services_of(request: Request) -> AppServices:
     services: AppServices = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> AppServices:
+    return services_of(request)
 
 
 Services = Annotated[AppServices, Depends(get_services)]
