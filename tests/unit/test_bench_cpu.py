@@ -160,3 +160,26 @@ def test_no_requests_no_figure() -> None:
     summary = cpu.cpu_summary(snapshot, snapshot, 0)
     assert summary["app_cpu_ms_per_request"] is None
     assert summary["loadgen_cpu_ms_per_request"] is None
+
+
+def test_throughput_counts_the_answers_within_the_window_not_the_drain() -> None:
+    recorder = Recorder("steady", 2, window_s=0.2)
+    for _ in range(4):
+        recorder.record(200, 0.001)
+    time.sleep(0.3)  # one request still in flight when the clients stopped sending
+    recorder.record(200, 0.3)
+    recorder.stop()
+    summary = recorder.summary()
+    assert summary["requests"] == 5
+    assert summary["throughput_rps"] == 20.0  # 4 answers in 0.2 s, not 5 in 0.3 s
+    assert summary["drain_s"] >= 0.1
+
+
+def test_a_run_that_ends_before_its_window_is_measured_over_its_own_time() -> None:
+    recorder = Recorder("sell-out", 1, window_s=10.0)
+    recorder.record(200, 0.001)
+    time.sleep(0.05)
+    recorder.stop()
+    summary = recorder.summary()
+    assert summary["drain_s"] == 0.0
+    assert summary["throughput_rps"] == round(1 / recorder.elapsed_s, 1)

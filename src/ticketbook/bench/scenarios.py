@@ -126,7 +126,7 @@ ClientLoop = Callable[[int, Connection, Recorder, float], Awaitable[None]]
 async def _run_clients(
     target: Target, name: str, clients: int, duration_s: float, loop: ClientLoop
 ) -> Recorder:
-    recorder = Recorder(name, clients, target.cpu)
+    recorder = Recorder(name, clients, target.cpu, window_s=duration_s)
     progress = Progress(name, duration_s)
     deadline = time.perf_counter() + duration_s
     connections = [Connection(target.host, target.port) for _ in range(clients)]
@@ -295,7 +295,7 @@ async def raw_sql(
                 "createdAt": "2026-12-02T11:50:00Z",
             }
         ).decode()
-        recorder = Recorder(name, clients, cpu)
+        recorder = Recorder(name, clients, cpu, window_s=duration_s)
         progress = Progress(name, duration_s)
         deadline = time.perf_counter() + duration_s
 

@@ -21,11 +21,17 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 @dataclass
 class Recorder:
     """One scenario's measured window: from construction to ``stop()``. Given a probe, it
-    reads the CPU time of the processes under test at both ends of that window."""
+    reads the CPU time of the processes under test at both ends of that window.
+
+    With ``window_s`` (how long the clients keep sending), throughput counts the answers
+    that came within it: the requests still in flight at its end are waited for and
+    measured, but the seconds spent draining them (a 3 s payment timeout, say) are not
+    time the load was on."""
 
     scenario: str
     clients: int
     cpu: CpuProbe | None = None
+    window_s: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     # The error code of each refusal (409, 429): which of them a 409 was.
@@ -34,6 +40,7 @@ class Recorder:
     finished: float | None = None
     cpu_started: CpuSnapshot | None = None
     cpu_finished: CpuSnapshot | None = None
+    answered_in_window: int = 0
 
     def __post_init__(self) -> None:
         self.cpu_started = self.cpu.snapshot() if self.cpu else None
@@ -41,6 +48,8 @@ class Recorder:
 
     def record(self, status: int | str, latency_s: float, error_code: str | None = None) -> None:
         self.latencies_ms.append(latency_s * 1000.0)
+        if self.window_s is None or time.perf_counter() - self.started <= self.window_s:
+            self.answered_in_window += 1
         self.statuses[str(status)] += 1
         if error_code:
             self.error_codes[error_code] += 1
@@ -56,6 +65,11 @@ class Recorder:
     def summary(self, **extra: Any) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
         elapsed = self.elapsed_s
+        drain_s = max(0.0, elapsed - self.window_s) if self.window_s else 0.0
+        if drain_s and self.window_s:
+            throughput = self.answered_in_window / self.window_s
+        else:
+            throughput = len(ordered) / elapsed if elapsed else 0.0
         cpu = (
             cpu_summary(self.cpu_started, self.cpu_finished, len(ordered))
             if self.cpu_started and self.cpu_finished
@@ -66,7 +80,8 @@ class Recorder:
             "clients": self.clients,
             "requests": len(ordered),
             "seconds": round(elapsed, 2),
-            "throughput_rps": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
+            "throughput_rps": round(throughput, 1),
+            "drain_s": round(drain_s, 2),
             "p50_ms": round(percentile(ordered, 0.50), 2),
             "p90_ms": round(percentile(ordered, 0.90), 2),
             "p99_ms": round(percentile(ordered, 0.99), 2),
