@@ -27,5 +27,11 @@ def parse_key(header_value: str | None, body_value: str | None) -> uuid.UUID:
         raise InvalidIdempotencyKey("the idempotency key must be a UUID") from exc
 
 
-def booking_fingerprint(tier_id: uuid.UUID, quantity: int) -> str:
-    return hashlib.sha256(f"POST /api/bookings\n{tier_id}\n{quantity}".encode()).hexdigest()
+def booking_fingerprint(
+    tier_id: uuid.UUID, quantity: int, seats: tuple[str, ...] = (), section: str | None = None
+) -> str:
+    request = f"POST /api/bookings\n{tier_id}\n{quantity}"
+    if seats or section is not None:
+        # Seats asked for by name or by section are part of what was asked.
+        request += f"\nseats={','.join(sorted(seats))}\nsection={section or ''}"
+    return hashlib.sha256(request.encode()).hexdigest()

@@ -22,6 +22,11 @@ class BookingOutcome(StrEnum):
     CONCERT_OVER = "concert_over"  # the concert has started: off sale
     TICKET_CAP = "ticket_cap"  # the fan would hold more than the per-concert cap
     UNKNOWN_TIER = "unknown_tier"
+    # Reserved seats (docs/seating.md):
+    SEAT_TAKEN = "seat_taken"  # a seat asked for by name is sold or held
+    NOT_TOGETHER = "not_together"  # enough seats are free, but not that many side by side
+    UNKNOWN_SEAT = "unknown_seat"  # a seat code that is not in this tier's zone
+    NOT_SEATED = "not_seated"  # seats named for a general-admission tier
     IN_PROGRESS = "in_progress"  # the same key's first request is still paying
     KEY_REUSED = "key_reused"  # the same key was used for a different request
 
@@ -54,6 +59,10 @@ class BookingResult:
     failure_reason: str | None = None
     # ALL_HELD: when trying again may find tickets, in seconds.
     retry_after_s: int | None = None
+    # SEAT_TAKEN: which of the seats asked for are taken, and the nearest blocks of as many
+    # seats that are free now (seat codes).
+    taken_seats: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, ...], ...] = ()
 
     @property
     def confirmed(self) -> bool:

@@ -15,13 +15,20 @@ REFUND_PENDING = RefundStatus.PENDING
 # The hold's refusal when the request is over a rate limit: not a booking outcome (nothing
 # was tried), so never stored with the key; the engine raises RateLimited for it.
 RATE_LIMITED = "rate_limited"
+# Refusals of the hold that are no answer either, so never stored with the key: a general-
+# admission hold asked of a seated tier (the engine asks again for its best seats), and a
+# best-available hold that found every fitting block locked by other holds (it looks again).
+SEATED_TIER = "seated"
+CONTENDED = "contended"
+NOT_ANSWERS = (Outcome.ALL_HELD.value, RATE_LIMITED, SEATED_TIER, CONTENDED)
+NOT_ANSWERS_SQL = ", ".join(f"'{r}'" for r in NOT_ANSWERS)
 RATE_COUNT_SQL = count_sql("$10", "$11")
 
 # The columns every booking read returns, in the shape `booking_wire` expects.
 BOOKING_COLUMNS = """
     b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, t.tier_type,
     b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
-    b.hold_expires_at, b.created_at, b.updated_at
+    b.hold_expires_at, b.created_at, b.updated_at, b.seats
 """
 
 # "My bookings" also carry their concert and tier (the brief's BookingWithDetails).
@@ -29,7 +36,7 @@ DETAIL_COLUMNS = """
     c.artist, c.venue, c.description, c.starts_at, c.timezone,
     c.created_at AS concert_created_at, c.updated_at AS concert_updated_at,
     t.price_cents, t.currency AS tier_currency, t.total_quantity, t.available_quantity,
-    t.created_at AS tier_created_at, t.updated_at AS tier_updated_at
+    t.zone, t.zone_name, t.created_at AS tier_created_at, t.updated_at AS tier_updated_at
 """
 
 # Where a booking's tickets go back when it does not stand (failed, expired, cancelled): a
@@ -76,7 +83,7 @@ WITH counted AS (
     SELECT t.id, t.concert_id, t.tier_type, t.price_cents, t.currency, t.stock_slots
       FROM ticket_tiers t
       JOIN concerts c ON c.id = t.concert_id
-     WHERE t.id = $1 AND c.starts_at > now()
+     WHERE t.id = $1 AND c.starts_at > now() AND t.zone IS {{seated}}NULL
        AND (SELECT retry_after_s FROM limited) = 0
        AND tb_tickets_held($3, t.concert_id) <= $8::integer - $2::integer
 {{take}}
@@ -84,19 +91,19 @@ WITH counted AS (
     SELECT * FROM allowed WHERE EXISTS (SELECT FROM taken)
 ), booking AS (
     INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
-                          currency, status, idempotency_key, hold_expires_at)
+                          currency, status, idempotency_key, hold_expires_at, seats)
     SELECT $3, concert_id, id, $2, price_cents, price_cents * $2, currency, '{PENDING}', $4,
-           now() + make_interval(secs => $6)
+           now() + make_interval(secs => $6), {{seats}}
       FROM tier
  RETURNING id, user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents, currency,
-           status, idempotency_key, hold_expires_at, created_at, updated_at
+           status, idempotency_key, hold_expires_at, created_at, updated_at, seats
 ), payment AS (
     INSERT INTO payments (booking_id, concert_id, amount_cents, currency, provider_key, status)
     SELECT id, concert_id, total_cents, currency, $7, '{PAYMENT_PENDING}' FROM booking
  RETURNING id
-), tier_state AS (
+{{claim}}), tier_state AS (
     SELECT t.id IS NOT NULL AS found, coalesce(c.starts_at <= now(), false) AS over,
-           t.concert_id, t.available_quantity AS available
+           t.zone IS NOT NULL AS seated, t.concert_id, t.available_quantity AS available
       FROM (VALUES (1)) AS one (x)
       LEFT JOIN ticket_tiers t ON t.id = $1
       LEFT JOIN concerts c ON c.id = t.concert_id
@@ -108,6 +115,7 @@ WITH counted AS (
                 WHEN NOT s.found THEN '{Outcome.UNKNOWN_TIER}'
                 WHEN s.over THEN '{Outcome.CONCERT_OVER}'
                 WHEN tb_tickets_held($3, s.concert_id) > $8 - $2 THEN '{Outcome.TICKET_CAP}'
+{{refusals}}
                 -- Not enough free, but enough once the holds in flight settle: not final.
                 WHEN s.available + (SELECT coalesce(sum(p.quantity), 0)::int FROM bookings p
                                      WHERE p.tier_id = $1 AND p.status = '{PENDING}') >= $2
@@ -115,17 +123,18 @@ WITH counted AS (
                 ELSE '{Outcome.SOLD_OUT}' END AS refusal
       FROM tier_state s LEFT JOIN booking ON true
 ), claim AS (
-    -- The key remembers every answer but "all held", which the engine waits out, and "rate
-    -- limited", which is no answer to the request (nothing was tried).
+    -- The key remembers every answer but "all held", which the engine waits out, and the
+    -- refusals that are no answer to the request (NOT_ANSWERS).
     INSERT INTO idempotency_keys (user_id, key, fingerprint, booking_id, outcome, completed_at)
     SELECT $3, $4, $5, o.booking_id, o.refusal, CASE WHEN o.booking_id IS NULL THEN now() END
       FROM outcome o
-     WHERE o.refusal IS NULL OR o.refusal NOT IN ('{Outcome.ALL_HELD}', '{RATE_LIMITED}')
+     WHERE o.refusal IS NULL OR o.refusal NOT IN ({NOT_ANSWERS_SQL})
 )
 SELECT b.id, b.user_id, b.concert_id, c.name AS concert_name, b.tier_id, tier.tier_type,
        b.quantity, b.unit_price_cents, b.total_cents, b.currency, b.status, b.idempotency_key,
-       b.hold_expires_at, b.created_at, b.updated_at, (SELECT id FROM payment) AS payment_id,
-       o.refusal, {{contended}} AS contended, (SELECT retry_after_s FROM limited) AS retry_after_s,
+       b.hold_expires_at, b.created_at, b.updated_at, b.seats,
+       (SELECT id FROM payment) AS payment_id, o.refusal, {{contended}} AS contended,
+       (SELECT retry_after_s FROM limited) AS retry_after_s, {{taken_seats}} AS taken_seats,
        -- For "all held" only (a CASE runs its subquery only then): how long until the holds
        -- in flight are past their payment's deadline ($9 s after they were made), and how
        -- long until the first of them expires.
@@ -198,13 +207,41 @@ EVERY_SLOT_TAKE = """
 
 # A split tier, nothing taken, though the snapshot shows enough: others had every slot
 # with enough locked.
-CONTENDED = (
+SPLIT_CONTENDED = (
     "NOT EXISTS (SELECT FROM taken) AND (SELECT stock_slots FROM allowed) > 1"
     " AND (SELECT sum(f.available) FROM tier_stock f WHERE f.tier_id = $1) >= $2"
 )
 
-HOLD_SQL = _HOLD_TEMPLATE.format(take=ANY_SLOT_TAKE.strip("\n"), contended=CONTENDED)
-LOCKED_HOLD_SQL = _HOLD_TEMPLATE.format(take=EVERY_SLOT_TAKE.strip("\n"), contended="false")
+
+def hold_statement(
+    take: str,
+    *,
+    contended: str = "false",
+    seated: bool = False,
+    seats: str = "NULL::text[]",
+    claim: str = "",
+    refusals: str = "",
+    taken_seats: str = "NULL::text[]",
+) -> str:
+    """The hold, with its way of taking stock (`take` defines the CTE `taken`). Seated holds
+    (booking/seat_queries.py) also choose seats, claim them for the booking and say why not."""
+    return _HOLD_TEMPLATE.format(
+        take=take.strip("\n"),
+        contended=contended,
+        seated="NOT " if seated else "",
+        seats=seats,
+        claim=claim,
+        refusals=refusals.strip("\n"),
+        taken_seats=taken_seats,
+    )
+
+
+# General admission: a seated tier is refused as SEATED_TIER (its seats are chosen).
+GA_REFUSALS = f"""
+                WHEN s.seated THEN '{SEATED_TIER}'
+"""
+HOLD_SQL = hold_statement(ANY_SLOT_TAKE, contended=SPLIT_CONTENDED, refusals=GA_REFUSALS)
+LOCKED_HOLD_SQL = hold_statement(EVERY_SLOT_TAKE, refusals=GA_REFUSALS)
 
 # Settle: only a PENDING booking moves, so a settle can't run twice. Paid in time: CONFIRMED.
 # Not paid: FAILED. Paid after the hold ran out: EXPIRED. Tickets of a booking that did not
@@ -228,6 +265,10 @@ WITH booking AS (
        SET available = s.available + b.quantity
       FROM booking b JOIN ticket_tiers t ON t.id = b.tier_id
      WHERE s.tier_id = b.tier_id AND s.slot = {RETURN_SLOT} AND b.status <> '{CONFIRMED}'
+), seats_back AS (
+    UPDATE concert_seats s SET booking_id = NULL
+      FROM booking b
+     WHERE s.booking_id = b.id AND b.status <> '{CONFIRMED}'
 ), payment AS (
     UPDATE payments
        SET status = $4, provider_reference = $5, failure_reason = $6, updated_at = now()
@@ -301,6 +342,8 @@ WITH booking AS (
        SET available = s.available + b.quantity
       FROM booking b JOIN ticket_tiers t ON t.id = b.tier_id
      WHERE s.tier_id = b.tier_id AND s.slot = {RETURN_SLOT}
+), seats_back AS (
+    UPDATE concert_seats s SET booking_id = NULL FROM booking b WHERE s.booking_id = b.id
 ), owed AS (
     INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)
     SELECT p.id, p.booking_id, p.concert_id, p.amount_cents, '{REFUND_PENDING}'
@@ -338,6 +381,8 @@ WITH expired AS (
               FROM moved b JOIN ticket_tiers t ON t.id = b.tier_id
              GROUP BY b.tier_id) r
      WHERE s.tier_id = r.tier_id AND s.slot = r.slot
+), seats_back AS (
+    UPDATE concert_seats s SET booking_id = NULL FROM moved b WHERE s.booking_id = b.id
 ), owed AS (
     -- The payment may have been captured just before its process died: ask for it back.
     INSERT INTO refunds (payment_id, booking_id, concert_id, amount_cents, status)

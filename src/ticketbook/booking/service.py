@@ -6,6 +6,7 @@ See docs/architecture.md for why each step is one statement.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from ticketbook.booking import queries
+from ticketbook.booking import queries, seat_queries
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import OUTCOME_OF_STATUS, BookingOutcome, BookingResult
 from ticketbook.booking.refunds import Refunds
@@ -58,6 +59,11 @@ SETTLE_GRACE_S = 1.0
 # Looks again at once, at most this many times, when the hold's statement saw holds that had
 # settled by the time it asked how long they would take.
 MAX_STALE_READS = 3
+# A best-available hold whose every fitting block was locked by other holds looks again at
+# once (those locks last one statement), at most this many times before it says "all held".
+MAX_CONTENDED_LOOKS = 20
+# How many alternatives a refusal of named seats offers.
+ALTERNATIVES = 3
 
 
 def _iso(moment: datetime) -> str:
@@ -85,6 +91,7 @@ def booking_wire(row: Mapping[str, Any]) -> dict[str, Any]:
         "holdExpiresAt": _iso(row["hold_expires_at"]),
         "createdAt": _iso(row["created_at"]),
         "updatedAt": _iso(row["updated_at"]),
+        "seats": row["seats"],
     }
 
 
@@ -112,6 +119,8 @@ def booking_details_wire(row: Mapping[str, Any]) -> dict[str, Any]:
         "currency": row["tier_currency"],
         "totalQuantity": row["total_quantity"],
         "availableQuantity": row["available_quantity"],
+        "zone": row["zone"],
+        "zoneName": row["zone_name"],
         "createdAt": _iso(row["tier_created_at"]),
         "updatedAt": _iso(row["tier_updated_at"]),
     }
@@ -120,6 +129,31 @@ def booking_details_wire(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_booking(row: Mapping[str, Any]) -> Booking:
     return Booking.model_validate(booking_wire(row))
+
+
+# The constraint name migration 0006's trigger raises when a statement would hand a claimed
+# seat to another booking: a bug, never an idempotency replay.
+SEAT_HOLDER_GUARD = "concert_seats_one_holder"
+# Refusals of a seated request that name seats and offer alternatives.
+SEAT_REFUSALS = frozenset({BookingOutcome.SEAT_TAKEN, BookingOutcome.ALL_HELD})
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """What a booking asks to hold: a quantity of a tier, and for seats, which ones."""
+
+    tier_id: uuid.UUID
+    quantity: int
+    seats: tuple[str, ...] = ()
+    section: str | None = None
+
+    @property
+    def seated_request(self) -> bool:
+        return bool(self.seats) or self.section is not None
+
+    @property
+    def fingerprint(self) -> str:
+        return booking_fingerprint(self.tier_id, self.quantity, self.seats, self.section)
 
 
 @dataclass(frozen=True)
@@ -139,6 +173,8 @@ class BookingEngine:
     settle_acquire_timeout_s: float = 30.0
     # Money owed back, asked of the same gateway (built from it, once).
     refunds: Refunds = field(init=False)
+    # Tiers found to sell reserved seats: their holds choose seats from the start.
+    seated_tiers: set[uuid.UUID] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "refunds", Refunds(self.db, self.gateway))
@@ -151,43 +187,74 @@ class BookingEngine:
         quantity: int,
         key: uuid.UUID,
         address: str | None = None,
+        seats: tuple[str, ...] = (),
+        section: str | None = None,
     ) -> BookingResult:
         """Hold, pay, settle; the result is what the idempotency key will replay. Raises
-        RateLimited (nothing changed) when the caller books too often."""
+        RateLimited (nothing changed) when the caller books too often.
+
+        A seated tier sells particular seats: ``seats`` names them (their codes, as many as
+        ``quantity``), else the hold takes the best ``quantity`` side by side in the tier's
+        zone, or in its ``section`` (docs/seating.md)."""
+        if seats and len(seats) != quantity:
+            raise ValueError("name as many seats as the quantity")
         buckets = (
             self.limiter.buckets("booking", account=str(user_id), address=address)
             if self.limiter is not None
             else NO_BUCKETS
         )
-        result = await self._book(user_id, tier_id, quantity, key, buckets)
+        ask = HoldRequest(tier_id, quantity, seats, section)
+        result = await self._book(user_id, ask, key, buckets)
+        if ask.seated_request and result.outcome in SEAT_REFUSALS:
+            result = await self._with_alternatives(result, ask)
         BOOKINGS.labels(result.outcome.value).inc()
         return result
 
+    async def _with_alternatives(self, result: BookingResult, ask: HoldRequest) -> BookingResult:
+        """A refusal of named seats says which are taken now and offers the nearest blocks of
+        as many free seats (also when the answer is replayed from the key)."""
+        if not ask.seats:
+            return result
+        taken = await self.db.fetchval(seat_queries.TAKEN_OF_SQL, ask.tier_id, list(ask.seats))
+        alternatives = await self.db.fetch(
+            seat_queries.ALTERNATIVES_SQL, ask.tier_id, ask.quantity, list(ask.seats), ALTERNATIVES
+        )
+        return dataclasses.replace(
+            result,
+            taken_seats=tuple(taken or ()),
+            alternatives=tuple(tuple(r["codes"]) for r in alternatives),
+        )
+
     async def _book(
-        self,
-        user_id: uuid.UUID,
-        tier_id: uuid.UUID,
-        quantity: int,
-        key: uuid.UUID,
-        buckets: Buckets,
+        self, user_id: uuid.UUID, ask: HoldRequest, key: uuid.UUID, buckets: Buckets
     ) -> BookingResult:
-        fingerprint = booking_fingerprint(tier_id, quantity)
+        tier_id, _quantity = ask.tier_id, ask.quantity
+        fingerprint = ask.fingerprint
         loop = asyncio.get_running_loop()
         deadline: float | None = None
-        stale_reads = 0
+        stale_reads = contended_looks = 0
         while True:
             payment_key = uuid.uuid4()
             try:
-                row = await self._hold(
-                    user_id, tier_id, quantity, key, fingerprint, payment_key, buckets
-                )
-            except asyncpg.UniqueViolationError:
+                row = await self._hold(user_id, ask, key, fingerprint, payment_key, buckets)
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name == SEAT_HOLDER_GUARD:  # pragma: no cover - a bug's trace
+                    raise
                 return await self._replay(user_id, key, fingerprint)
             # The request is counted once; looking again is not another request.
             buckets = NO_BUCKETS
             refuse_if("booking", row["retry_after_s"])
             if row["id"] is not None:
                 break
+            if row["refusal"] == queries.SEATED_TIER:
+                # A seated tier asked for by quantity: its best seats from now on.
+                self.seated_tiers.add(tier_id)
+                continue
+            if row["refusal"] == queries.CONTENDED:
+                contended_looks += 1
+                if contended_looks <= MAX_CONTENDED_LOOKS:
+                    continue
+                return BookingResult(BookingOutcome.ALL_HELD, retry_after_s=1)
             refusal = BookingOutcome(row["refusal"])
             if refusal is not BookingOutcome.ALL_HELD:
                 return BookingResult(refusal)
@@ -211,7 +278,9 @@ class BookingEngine:
                 # reaper gives them back when they expire; say when to look again.
                 retry = settled_within_s if settled_within_s > 0 else row["first_expiry_s"]
                 return BookingResult(
-                    BookingOutcome.ALL_HELD, retry_after_s=max(1, math.ceil(retry or 1))
+                    BookingOutcome.ALL_HELD,
+                    retry_after_s=max(1, math.ceil(retry or 1)),
+                    taken_seats=tuple(row["taken_seats"] or ()),
                 )
             HELD_WAITS.inc()
             await self.releases.wait(tier_id, min(remaining, RECHECK_HELD_S))
@@ -229,16 +298,15 @@ class BookingEngine:
     async def _hold(
         self,
         user_id: uuid.UUID,
-        tier_id: uuid.UUID,
-        quantity: int,
+        ask: HoldRequest,
         key: uuid.UUID,
         fingerprint: str,
         payment_key: uuid.UUID,
         buckets: Buckets,
     ) -> asyncpg.Record:
         arguments = (
-            tier_id,
-            quantity,
+            ask.tier_id,
+            ask.quantity,
             user_id,
             key,
             fingerprint,
@@ -248,9 +316,20 @@ class BookingEngine:
             self.payment_timeout_s,
         )
         try:
-            row: asyncpg.Record | None = await self.db.fetchrow(
-                queries.HOLD_SQL, *arguments, *buckets.arguments()
-            )
+            if ask.seats:
+                row: asyncpg.Record | None = await self.db.fetchrow(
+                    seat_queries.NAMED_HOLD_SQL, *arguments, *buckets.arguments(), list(ask.seats)
+                )
+                assert row is not None
+                return row
+            if ask.section is not None or ask.tier_id in self.seated_tiers:
+                # The engine looks again when every fitting block was locked (CONTENDED).
+                row = await self.db.fetchrow(
+                    seat_queries.BEST_HOLD_SQL, *arguments, *buckets.arguments(), ask.section
+                )
+                assert row is not None
+                return row
+            row = await self.db.fetchrow(queries.HOLD_SQL, *arguments, *buckets.arguments())
             assert row is not None
             if row["contended"]:
                 # A split tier whose every slot with enough was locked: lock them all, in
@@ -328,11 +407,19 @@ class BookingEngine:
         )
 
     async def stored_result(
-        self, *, user_id: uuid.UUID, tier_id: uuid.UUID, quantity: int, key: uuid.UUID
+        self,
+        *,
+        user_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        quantity: int,
+        key: uuid.UUID,
+        seats: tuple[str, ...] = (),
+        section: str | None = None,
     ) -> BookingResult:
         """What a booking's key answers now, read-only: for waiting on a request in flight
         without taking the tier's lock again."""
-        return await self._replay(user_id, key, booking_fingerprint(tier_id, quantity))
+        ask = HoldRequest(tier_id, quantity, seats, section)
+        return await self._replay(user_id, key, ask.fingerprint)
 
     async def _replay(self, user_id: uuid.UUID, key: uuid.UUID, fingerprint: str) -> BookingResult:
         stored = await self.db.fetchrow(queries.FIND_KEY_SQL, user_id, key)

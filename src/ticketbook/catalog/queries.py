@@ -11,7 +11,8 @@ TIER_ORDER = f"array_position(ARRAY[{sql_list(TierType)}], t.tier_type)"
 _CONCERT_COLUMNS = """
     c.id, c.name, c.artist, c.venue, c.description, c.starts_at, c.timezone, c.created_at,
     c.updated_at, t.id AS tier_id, t.tier_type, t.price_cents, t.currency, t.total_quantity,
-    t.available_quantity, t.created_at AS tier_created_at, t.updated_at AS tier_updated_at
+    t.available_quantity, t.zone, t.zone_name, t.created_at AS tier_created_at,
+    t.updated_at AS tier_updated_at, c.layout_id
 """
 
 # Upcoming concerts, soonest first (ix_concerts_starts_at), tiers by concert (uq on concert_id).
@@ -20,7 +21,7 @@ SELECT {_CONCERT_COLUMNS}
   FROM concerts c
   JOIN ticket_tiers t ON t.concert_id = c.id
  WHERE c.starts_at >= now()
- ORDER BY c.starts_at, c.id, {TIER_ORDER}
+ ORDER BY c.starts_at, c.id, {TIER_ORDER}, t.zone
 """
 
 # One concert with its tiers, past or upcoming; no rows when there is no such concert.
@@ -29,7 +30,7 @@ SELECT {_CONCERT_COLUMNS}
   FROM concerts c
   JOIN ticket_tiers t ON t.concert_id = c.id
  WHERE c.id = $1
- ORDER BY {TIER_ORDER}
+ ORDER BY {TIER_ORDER}, t.zone
 """
 
 # A concert's tier, all of it on sale: the tb_seed_stock trigger (migration 0005) puts its
@@ -50,7 +51,8 @@ ANY_CONCERT_SQL = "SELECT EXISTS (SELECT 1 FROM concerts)"
 ANY_BOOKING_SQL = "SELECT EXISTS (SELECT 1 FROM bookings)"
 # The catalog and everything that hangs off it; accounts and sessions stay.
 TRUNCATE_CATALOG_SQL = (
-    "TRUNCATE refunds, idempotency_keys, payments, bookings, tier_stock, ticket_tiers, concerts"
+    "TRUNCATE refunds, idempotency_keys, concert_seats, payments, bookings, tier_stock,"
+    " ticket_tiers, concerts, venue_layouts"
 )
 # --reset: everything, accounts, sessions and rate-limit counters included.
 TRUNCATE_ALL_SQL = TRUNCATE_CATALOG_SQL + ", auth_sessions, rate_limit_buckets, users"

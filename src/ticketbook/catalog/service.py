@@ -32,6 +32,7 @@ def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "ticketTiers": [],
                 "hasAvailableTickets": False,
                 "lowestPriceCents": None,
+                "layoutId": str(row["layout_id"]) if row["layout_id"] else None,
             }
         concert["ticketTiers"].append(
             {
@@ -43,6 +44,8 @@ def _assemble(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "currency": row["currency"],
                 "totalQuantity": row["total_quantity"],
                 "availableQuantity": row["available_quantity"],
+                "zone": row["zone"],
+                "zoneName": row["zone_name"],
                 "createdAt": row["tier_created_at"],
                 "updatedAt": row["tier_updated_at"],
             }

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ticketbook.booking.outcomes import STORED_OUTCOMES
@@ -155,6 +156,35 @@ class Concert(Base):
     organizer_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id")
     )
+    # Its seating layout, when it sells reserved seats (`concert_seats` holds them).
+    layout_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("venue_layouts.id")
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class VenueLayout(Base):
+    """A venue's seating layout: sections, rows and seats (docs/seating.md's format)."""
+
+    __tablename__ = "venue_layouts"
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint("seat_count > 0", name="has_seats"),
+        CheckConstraint("version > 0", name="version_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    # The organizer who made it (NULL for the demo's).
+    organizer_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id")
+    )
+    # The layout with every seat explicit (`seating.layout.layout_document`).
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    seat_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Goes up by one on every replacement: the layout's ETag.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -167,7 +197,30 @@ class TicketTier(Base):
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("total_quantity >= 0", name="total_not_negative"),
         CheckConstraint(f"stock_slots BETWEEN 1 AND {MAX_STOCK_SLOTS}", name="stock_slots_range"),
-        UniqueConstraint("concert_id", "tier_type"),
+        # A seated tier is one price zone of the concert's layout; its free tickets are
+        # free seats, taken from one stock row (migration 0006).
+        CheckConstraint(
+            f"(tier_type = '{TierType.SEATED}') = (zone IS NOT NULL AND zone_name IS NOT NULL)",
+            name="seated_has_zone",
+        ),
+        CheckConstraint(
+            f"tier_type <> '{TierType.SEATED}' OR stock_slots = 1", name="seated_one_slot"
+        ),
+        # One tier per type for general admission, one per zone for seats.
+        Index(
+            "uq_ticket_tiers_concert_id_tier_type",
+            "concert_id",
+            "tier_type",
+            unique=True,
+            postgresql_where=text("zone IS NULL"),
+        ),
+        Index(
+            "uq_ticket_tiers_concert_id_zone",
+            "concert_id",
+            "zone",
+            unique=True,
+            postgresql_where=text("zone IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -181,6 +234,9 @@ class TicketTier(Base):
     # How many `tier_stock` rows its free tickets are spread over (migration 0005). What is
     # free is `available_quantity(ticket_tiers)`, a SQL function: `t.available_quantity`.
     stock_slots: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default=text("1"))
+    # SEATED tiers: the layout's price zone (key and name) whose seats this tier sells.
+    zone: Mapped[str | None] = mapped_column(Text)
+    zone_name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -204,6 +260,55 @@ class TierStock(Base):
     available: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class ConcertSeat(Base):
+    """One seat of one concert, and who holds it. A seat is one row and its holder one
+    column, so a seat can't be claimed twice at once; a trigger refuses to move a claim from
+    one booking to another, and another refuses to let a booking stop being live while it
+    still holds seats (migration 0006). Seats are claimed and released in the booking
+    statements, in the same statement as the tier's stock."""
+
+    __tablename__ = "concert_seats"
+    __table_args__ = (
+        UniqueConstraint("concert_id", "code"),
+        CheckConstraint("ordinal >= 0", name="ordinal_not_negative"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        # Best available: free seats of a tier, row by row, in seat order.
+        Index(
+            "ix_concert_seats_free",
+            "tier_id",
+            "row_no",
+            "position",
+            postgresql_where=text("booking_id IS NULL"),
+        ),
+        # A booking's seats, when it is released.
+        Index(
+            "ix_concert_seats_booking_id",
+            "booking_id",
+            postgresql_where=text("booking_id IS NOT NULL"),
+        ),
+    )
+
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The seat's index in its layout (the order of the seat-state encoding).
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, nullable=False)  # "section:row:seat"
+    tier_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ticket_tiers.id", ondelete="CASCADE"), nullable=False
+    )
+    section: Mapped[str] = mapped_column(Text, nullable=False)
+    # The row's index in the layout (rows of different sections never share one), and the
+    # seat's index in it: seats whose positions differ by one sit side by side.
+    row_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    position: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    # From the seat to the stage's centre, in map units: what "best" means.
+    distance: Mapped[float] = mapped_column(Float, nullable=False)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id")
+    )
+
+
 class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
@@ -212,6 +317,7 @@ class Booking(Base):
         CheckConstraint("total_cents = unit_price_cents * quantity", name="total_matches"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint(_in("status", BookingStatus), name="status_valid"),
+        CheckConstraint("seats IS NULL OR cardinality(seats) = quantity", name="seats_match"),
         # "My bookings": newest first for one user.
         Index("ix_bookings_user_id_created_at", "user_id", text("created_at DESC")),
         # The reaper scans only live holds, oldest expiry first.
@@ -251,6 +357,9 @@ class Booking(Base):
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # The idempotency key the client sent with the request that made it.
     idempotency_key: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # A seated booking's seat codes, as it was made (`concert_seats` says who holds a seat
+    # now; this keeps what a cancelled or failed booking was for).
+    seats: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 

@@ -18,6 +18,8 @@ class TierType(StrEnum):
     VIP = "VIP"
     FRONT_ROW = "FRONT_ROW"
     GA = "GA"
+    # Reserved seats of one price zone: a fan gets particular seats (docs/seating.md).
+    SEATED = "SEATED"
 
 
 class BookingStatus(StrEnum):

@@ -50,6 +50,10 @@ class TicketTier(ApiModel):
     currency: str
     total_quantity: int
     available_quantity: int
+    zone: str | None = Field(
+        default=None, description="SEATED tiers: the key of the price zone whose seats it sells"
+    )
+    zone_name: str | None = Field(default=None, description="SEATED tiers: the zone's name")
     created_at: datetime
     updated_at: datetime
 
@@ -74,6 +78,11 @@ class Concert(ConcertInfo):
     ticket_tiers: list[TicketTier]
     has_available_tickets: bool
     lowest_price_cents: int | None
+    layout_id: uuid.UUID | None = Field(
+        default=None,
+        description="Reserved seating: the layout its SEATED tiers' seats are in "
+        "(GET /api/concerts/{id}/seating)",
+    )
 
 
 class TierAvailability(ApiModel):
@@ -111,6 +120,10 @@ class Booking(ApiModel):
     hold_expires_at: datetime
     created_at: datetime
     updated_at: datetime
+    seats: list[str] | None = Field(
+        default=None,
+        description="Reserved seats: the codes (section:row:seat) of the seats it is for",
+    )
 
     @computed_field(  # type: ignore[prop-decorator]
         description="The brief's payment status: PENDING while paying, SUCCESS once paid "

@@ -11,8 +11,12 @@ from ticketbook.db.models import Base
 from ticketbook.ops.queries import (
     CONSERVATION_SQL,
     CONSTRAINTS_SQL,
+    ENABLED_TRIGGERS_SQL,
     FAILING_REFUNDS_SQL,
     ROW_RULES,
+    SEAT_CONSERVATION_SQL,
+    SEAT_HOLDER_MISMATCH_SQL,
+    SEAT_TRIGGERS,
     STUCK_HOLDS_SQL,
     UNREFUNDED_PAYMENTS_SQL,
 )
@@ -64,6 +68,7 @@ async def diagnose(conn: asyncpg.Connection, stuck_grace_s: float = 60.0) -> Rep
                 f"conservation holds for all {len(tiers)} tiers "
                 f"({sold} tickets held or sold, {sum(t['available_quantity'] for t in tiers)} left)"
             )
+        await _check_seats(conn, report)
         for rule, sql in ROW_RULES.items():
             count = await conn.fetchval(sql)
             if count:
@@ -102,3 +107,36 @@ async def diagnose(conn: asyncpg.Connection, stuck_grace_s: float = 60.0) -> Rep
         else:
             report.ok("no hold is stuck past its expiry")
     return report
+
+
+async def _check_seats(conn: asyncpg.Connection, report: Report) -> None:
+    """Seat conservation per concert and zone, every claim with one live booking, and the
+    triggers that guarantee it in place."""
+    zones = await conn.fetch(SEAT_CONSERVATION_SQL)
+    broken = 0
+    for z in zones:
+        where = f"{z['concert']} / {z['zone']}"
+        if z["seats"] != z["total_quantity"]:
+            broken += 1
+            report.violation(f"{where}: {z['seats']} seats but {z['total_quantity']} tickets")
+        if z["free_seats"] != z["available_quantity"]:
+            broken += 1
+            report.violation(
+                f"{where}: {z['free_seats']} free seats but {z['available_quantity']} available"
+            )
+    mismatched = await conn.fetchval(SEAT_HOLDER_MISMATCH_SQL)
+    if mismatched:
+        broken += 1
+        report.violation(f"{mismatched} bookings hold other seats than they were made for")
+    enabled = {r["tgname"] for r in await conn.fetch(ENABLED_TRIGGERS_SQL, list(SEAT_TRIGGERS))}
+    missing = [t for t in SEAT_TRIGGERS if t not in enabled]
+    if missing:
+        broken += 1
+        report.violation(f"seat triggers missing or disabled: {', '.join(missing)}")
+    if not broken:
+        seats = sum(z["seats"] for z in zones)
+        free = sum(z["free_seats"] for z in zones)
+        report.ok(
+            f"seat conservation holds for all {len(zones)} seated zones "
+            f"({seats - free} of {seats} seats held or sold, each by one live booking)"
+        )

@@ -9,6 +9,7 @@ from ticketbook.domain.enums import (
     BookingStatus,
     PaymentStatus,
     RefundStatus,
+    TierType,
     sql_list,
 )
 
@@ -59,6 +60,41 @@ ROW_RULES = {
     "booking tier belongs to another concert": "SELECT count(*) FROM bookings b "
     "JOIN ticket_tiers t ON t.id = b.tier_id WHERE t.concert_id <> b.concert_id",
 }
+
+# Seat conservation, per seated tier (a price zone of one concert): its seats, its free
+# seats and its stock count; doctor checks seats = total and free seats = available.
+SEAT_CONSERVATION_SQL = f"""
+SELECT t.id AS tier_id, c.name AS concert, t.zone_name AS zone, t.total_quantity,
+       (SELECT count(*) FROM concert_seats s WHERE s.tier_id = t.id)::int AS seats,
+       (SELECT count(*) FROM concert_seats s WHERE s.tier_id = t.id
+           AND s.booking_id IS NULL)::int AS free_seats,
+       t.available_quantity
+  FROM ticket_tiers t JOIN concerts c ON c.id = t.concert_id
+ WHERE t.tier_type = '{TierType.SEATED}'
+ ORDER BY c.starts_at, t.zone
+"""
+
+# Seats held against the rules: a live seated booking holding other than its quantity of
+# seats, a seat held by a booking that is no longer live (migration 0006's trigger stops
+# that), or by a booking of another tier or for other seats.
+SEAT_HOLDER_MISMATCH_SQL = f"""
+SELECT count(*) FROM (
+    SELECT b.id FROM bookings b
+      LEFT JOIN concert_seats s ON s.booking_id = b.id
+     WHERE b.seats IS NOT NULL AND b.status IN ({sql_list(LIVE_BOOKING_STATUSES)})
+     GROUP BY b.id, b.quantity HAVING count(s.ordinal) <> b.quantity
+    UNION ALL
+    SELECT b.id FROM concert_seats s JOIN bookings b ON b.id = s.booking_id
+     WHERE b.status NOT IN ({sql_list(LIVE_BOOKING_STATUSES)})
+    UNION ALL
+    SELECT s.booking_id FROM concert_seats s JOIN bookings b ON b.id = s.booking_id
+     WHERE b.tier_id <> s.tier_id OR NOT (s.code = ANY (b.seats))
+) broken
+"""
+
+# The triggers that keep a seat's claim with one live booking (migration 0006).
+SEAT_TRIGGERS = ("tb_guard_seat_holder", "tb_guard_live_holder")
+ENABLED_TRIGGERS_SQL = "SELECT tgname FROM pg_trigger WHERE tgname = ANY ($1) AND tgenabled <> 'D'"
 
 # Holds the reaper should have expired: PENDING more than $1 seconds past their expiry.
 STUCK_HOLDS_SQL = f"""

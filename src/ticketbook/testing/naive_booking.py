@@ -42,3 +42,36 @@ async def naive_book(db: Database, user_id: uuid.UUID, tier_id: uuid.UUID, quant
         quantity,
     )
     return True
+
+
+async def naive_book_seat(db: Database, user_id: uuid.UUID, tier_id: uuid.UUID, code: str) -> bool:
+    """The seat race done wrong: read that the seat is free, then claim it for a new booking
+    with an unconditional write. Only the database's guard (migration 0006) can stop it."""
+    free = await db.fetchval(
+        "SELECT booking_id IS NULL FROM concert_seats WHERE tier_id = $1 AND code = $2",
+        tier_id,
+        code,
+    )
+    if not free:
+        return False
+    await asyncio.sleep(READ_WRITE_GAP_S)
+    await db.execute(
+        f"""
+        WITH booking AS (
+            INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,
+                                  total_cents, currency, status, hold_expires_at, seats)
+            SELECT $1, concert_id, id, 1, price_cents, price_cents, currency,
+                   '{BookingStatus.CONFIRMED}', now(), ARRAY[$3]
+              FROM ticket_tiers WHERE id = $2
+         RETURNING id
+        ), stock AS (
+            UPDATE tier_stock SET available = available - 1 WHERE tier_id = $2 AND slot = 0
+        )
+        UPDATE concert_seats s SET booking_id = b.id
+          FROM booking b WHERE s.tier_id = $2 AND s.code = $3
+        """,
+        user_id,
+        tier_id,
+        code,
+    )
+    return True

@@ -27,11 +27,13 @@ TIER_NAMES = {
     TierType.VIP: "VIP",
     TierType.FRONT_ROW: "Front row",
     TierType.GA: "General admission",
+    TierType.SEATED: "Reserved seat",
 }
 TIER_BLURBS = {
     TierType.VIP: "Best seats in the house, early entry and a lounge.",
     TierType.FRONT_ROW: "Right up close to the stage.",
     TierType.GA: "Standing, first come first served.",
+    TierType.SEATED: "Your own seat: pick it on the map, or let us find the best together.",
 }
 
 STATUS_LABELS = {

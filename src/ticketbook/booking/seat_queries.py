@@ -1,0 +1,213 @@
+"""SQL for reserved seats: the seated holds (the booking hold of queries.py, choosing and
+claiming seats as it takes stock), and the reads for the seat map and for alternatives.
+
+A seated tier's stock row counts its free seats (one row, no split: migration 0006). A hold
+locks the seats it takes before that row, so the lock order is buckets, the fan's lock,
+seats, stock; releases (settle, cancel, reaper) only touch seats their booking holds, which
+no hold waits on except a hold naming that very seat.
+"""
+
+from __future__ import annotations
+
+from ticketbook.booking.outcomes import BookingOutcome as Outcome
+from ticketbook.booking.queries import CONTENDED, hold_statement
+from ticketbook.domain.enums import BookingStatus
+
+# How many of the best blocks a best-available hold tries to lock at once. Holds skip seats
+# other holds have locked, so concurrent holds for the same zone end up in different blocks
+# instead of queueing for the best one.
+CANDIDATE_BLOCKS = 16
+
+# The zone's stock row, after the seats: a seated tier has one slot.
+_STOCK_TAKE = """
+), taken AS (
+    UPDATE tier_stock s
+       SET available = s.available - $2
+     WHERE s.tier_id = $1 AND s.slot = 0 AND s.available >= $2
+       AND (SELECT count(*) FROM chosen) = $2
+ RETURNING s.slot
+"""
+
+# Seats named by code ($13 text[]): locked in seat order (waiting at most for the statement
+# that has one locked; seat rows are locked only inside statements), each seen as it is now.
+NAMED_TAKE = (
+    """
+), wanted AS (
+    SELECT s.ordinal, s.code, s.booking_id
+      FROM concert_seats s
+     WHERE s.concert_id = (SELECT concert_id FROM allowed) AND s.tier_id = $1
+       AND s.code = ANY ($13::text[])
+     ORDER BY s.ordinal
+       FOR UPDATE
+), chosen AS (
+    SELECT ordinal, code FROM wanted
+     WHERE cardinality($13::text[]) = $2
+       AND (SELECT count(*) FROM wanted WHERE booking_id IS NULL) = $2"""
+    + _STOCK_TAKE
+)
+
+# Why there is no booking, for named seats: a code not of this zone, a seat sold, a seat only
+# held by a payment in flight (the engine waits for it, like "all held").
+NAMED_REFUSALS = f"""
+                WHEN NOT s.seated THEN '{Outcome.NOT_SEATED}'
+                WHEN (SELECT count(*) FROM concert_seats n
+                       WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])) <> $2
+                     THEN '{Outcome.UNKNOWN_SEAT}'
+                WHEN EXISTS (SELECT FROM concert_seats n JOIN bookings p ON p.id = n.booking_id
+                              WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])
+                                AND p.status = '{BookingStatus.CONFIRMED}')
+                     THEN '{Outcome.SEAT_TAKEN}'
+                WHEN EXISTS (SELECT FROM concert_seats n
+                              WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])
+                                AND n.booking_id IS NOT NULL)
+                     THEN '{Outcome.ALL_HELD}'
+"""
+NAMED_TAKEN_SEATS = (
+    "CASE WHEN o.refusal IS NOT NULL THEN (SELECT array_agg(n.code ORDER BY n.ordinal)"
+    " FROM concert_seats n WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])"
+    " AND n.booking_id IS NOT NULL) END"
+)
+
+# Best available ($2 seats side by side in the zone, or in its section $13 text, or NULL):
+#   free        the zone's free seats as this statement's snapshot sees them, each with the
+#               run of side-by-side free seats it is in (position minus its rank in the row
+#               is the same along a run);
+#   placed      every block of $2 seats inside a run, by its first seat, with what it would
+#               leave free on either side within the run;
+#   candidates  the best CANDIDATE_BLOCKS blocks: first those that leave no single seat
+#               alone, then closest to the stage (mean distance of the block's seats);
+#   locked      their seats, locked unless another hold has them (SKIP LOCKED: never a
+#               wait), each re-checked as it is now (a seat taken since the snapshot drops out);
+#   chosen      the seats of the best candidate whose every seat got locked.
+BEST_TAKE = (
+    f"""
+), free AS (
+    SELECT s.ordinal, s.row_no, s.position, s.distance,
+           s.position - row_number() OVER (PARTITION BY s.row_no ORDER BY s.position) AS run
+      FROM concert_seats s
+     WHERE s.tier_id = $1 AND s.booking_id IS NULL AND ($13::text IS NULL OR s.section = $13)
+       AND EXISTS (SELECT FROM allowed)
+), placed AS (
+    SELECT row_no, position AS first, count(*) OVER block AS seats,
+           avg(distance) OVER block AS distance,
+           position - min(position) OVER whole_run AS free_before,
+           max(position) OVER whole_run - position - ($2 - 1) AS free_after
+      FROM free
+    WINDOW whole_run AS (PARTITION BY row_no, run),
+           block AS (PARTITION BY row_no, run ORDER BY position
+                     ROWS BETWEEN CURRENT ROW AND $2 - 1 FOLLOWING)
+), candidates AS (
+    SELECT row_no, first,
+           row_number() OVER (ORDER BY (free_before = 1 OR free_after = 1), distance, row_no,
+                              first) AS rank
+      FROM placed
+     WHERE seats = $2
+     ORDER BY rank
+     LIMIT {CANDIDATE_BLOCKS}
+), locked AS (
+    SELECT s.ordinal, s.code, s.row_no, s.position
+      FROM concert_seats s
+     WHERE s.tier_id = $1 AND s.booking_id IS NULL
+       AND EXISTS (SELECT FROM candidates c WHERE c.row_no = s.row_no
+                      AND s.position BETWEEN c.first AND c.first + $2 - 1)
+     ORDER BY s.ordinal
+       FOR UPDATE SKIP LOCKED
+), chosen_block AS (
+    SELECT c.row_no, c.first
+      FROM candidates c
+     WHERE (SELECT count(*) FROM locked l WHERE l.row_no = c.row_no
+               AND l.position BETWEEN c.first AND c.first + $2 - 1) = $2
+     ORDER BY c.rank
+     LIMIT 1
+), chosen AS (
+    SELECT l.ordinal, l.code
+      FROM locked l JOIN chosen_block b ON b.row_no = l.row_no
+                   AND l.position BETWEEN b.first AND b.first + $2 - 1"""
+    + _STOCK_TAKE
+)
+
+# Why there is no booking, best available: blocks there were, but others held them locked
+# (look again at once); enough seats free, but not side by side.
+BEST_REFUSALS = f"""
+                WHEN NOT s.seated THEN '{Outcome.NOT_SEATED}'
+                WHEN EXISTS (SELECT FROM candidates) THEN '{CONTENDED}'
+                WHEN s.available >= $2 THEN '{Outcome.NOT_TOGETHER}'
+"""
+
+# The seats go to the booking in the statement that made it.
+_CLAIM = """
+), claimed AS (
+    UPDATE concert_seats s
+       SET booking_id = b.id
+      FROM booking b, chosen c
+     WHERE s.concert_id = b.concert_id AND s.ordinal = c.ordinal
+"""
+_SEATS = "(SELECT array_agg(code ORDER BY ordinal) FROM chosen)"
+
+NAMED_HOLD_SQL = hold_statement(
+    NAMED_TAKE,
+    seated=True,
+    seats=_SEATS,
+    claim=_CLAIM,
+    refusals=NAMED_REFUSALS,
+    taken_seats=NAMED_TAKEN_SEATS,
+)
+BEST_HOLD_SQL = hold_statement(
+    BEST_TAKE,
+    seated=True,
+    seats=_SEATS,
+    claim=_CLAIM,
+    refusals=BEST_REFUSALS,
+    contended="NOT EXISTS (SELECT FROM chosen) AND EXISTS (SELECT FROM candidates)",
+)
+
+# -- reads ---------------------------------------------------------------------------------
+
+# Whether a tier sells seats ($1 tier id): NULL when there is no such tier.
+TIER_IS_SEATED_SQL = "SELECT zone IS NOT NULL FROM ticket_tiers WHERE id = $1"
+
+# The nearest blocks of $2 free seats side by side to the seats asked for ($3 codes), in
+# tier $1: by the distance of the block's middle seat from the middle of those asked for.
+ALTERNATIVES_SQL = """
+WITH asked AS (
+    SELECT avg(s.row_no)::float8 AS row_no, avg(s.position)::float8 AS position,
+           min(s.section) AS section
+      FROM concert_seats s WHERE s.tier_id = $1 AND s.code = ANY ($3::text[])
+), free AS (
+    SELECT s.ordinal, s.code, s.section, s.row_no, s.position,
+           s.position - row_number() OVER (PARTITION BY s.row_no ORDER BY s.position) AS run
+      FROM concert_seats s
+     WHERE s.tier_id = $1 AND s.booking_id IS NULL
+), blocks AS (
+    SELECT f.section, f.row_no, f.position AS first,
+           count(*) OVER block AS seats,
+           array_agg(f.code) OVER block AS codes
+      FROM free f
+    WINDOW block AS (PARTITION BY f.row_no, f.run ORDER BY f.position
+                     ROWS BETWEEN CURRENT ROW AND $2 - 1 FOLLOWING)
+)
+SELECT b.codes
+  FROM blocks b, asked a
+ WHERE b.seats = $2
+ ORDER BY (b.section IS DISTINCT FROM a.section),
+          abs(b.row_no - a.row_no) * 4 + abs(b.first + ($2 - 1) / 2.0 - a.position)
+ LIMIT $4
+"""
+
+# Every seat's state for the map, in ordinal order ($1 concert): 0 free, 1 held by a
+# payment in flight, 2 sold (seating/states.py's encoding).
+SEAT_STATES_SQL = f"""
+SELECT coalesce(string_agg(
+           CASE WHEN s.booking_id IS NULL THEN '0'
+                WHEN b.status = '{BookingStatus.PENDING}' THEN '1'
+                ELSE '2' END, '' ORDER BY s.ordinal), '') AS states
+  FROM concert_seats s
+  LEFT JOIN bookings b ON b.id = s.booking_id
+ WHERE s.concert_id = $1
+"""
+
+# Which of the seats asked for ($2 codes) are held or sold now, in tier $1.
+TAKEN_OF_SQL = """
+SELECT array_agg(code ORDER BY ordinal) FROM concert_seats
+ WHERE tier_id = $1 AND code = ANY ($2::text[]) AND booking_id IS NOT NULL
+"""
