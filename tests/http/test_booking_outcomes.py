@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,9 +20,11 @@ from tests.support.api import book, new_guest
 from tests.support.inprocess import InProcessApp
 from tests.support.inventory import execute, make_concert, set_available, tier_counts
 from tests.support.pages import booking_form, post_form, text, title
+from tests.support.seating import seated_concert
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, RefundResult
+from ticketbook.seating.demo_layouts import section_block
 
 DECLINING = {
     "TICKETBOOK_PAYMENT_SUCCESS_RATE": "0",
@@ -217,6 +220,65 @@ def test_api_in_progress_then_the_first_answer(start_app: AppFactory, db_url: st
     assert answer.status_code == 200
     assert (after.status_code, after.json()) == (200, answer.json())
     assert tier_counts(db_url, tier)["available"] == 3
+
+
+# --- reserved seats through the API ---------------------------------------------------------
+
+
+def _seats(shared_db: str, tmp_path: Path, rows: int = 2, seats: int = 6) -> dict[str, Any]:
+    return seated_concert(shared_db, tmp_path, section_block(rows, seats))
+
+
+def test_api_seat_taken_names_the_seat_and_offers_the_nearest(
+    client: httpx.Client, shared_db: str, tmp_path: Path
+) -> None:
+    tier = str(_seats(shared_db, tmp_path)["zones"]["standard"])
+    assert book(client, new_guest(client), tier, seats=["S:A:3", "S:A:4"]).status_code == 200
+    first = book(client, new_guest(client), tier, seats=["S:A:4", "S:A:5"])
+    assert (first.status_code, error_of(first)) == (409, "SEAT_TAKEN")
+    details = first.json()["details"]
+    assert details["seats"] == ["S:A:4"]
+    assert "S:A:4" in first.json()["message"]
+    assert details["alternatives"] and all(len(a) == 2 for a in details["alternatives"])
+    assert not any("S:A:3" in a or "S:A:4" in a for a in details["alternatives"])
+    assert_replays_exactly(client, first)
+
+
+def test_api_not_together(client: httpx.Client, shared_db: str, tmp_path: Path) -> None:
+    tier = str(_seats(shared_db, tmp_path, rows=1, seats=5)["zones"]["standard"])
+    # S:A:3 sold: 4 seats are free, but only 2 side by side.
+    assert book(client, new_guest(client), tier, seats=["S:A:3"]).status_code == 200
+    first = book(client, new_guest(client), tier, 3)
+    assert (first.status_code, error_of(first)) == (409, "NOT_TOGETHER")
+    assert_replays_exactly(client, first)
+    assert book(client, new_guest(client), tier, 2).status_code == 200
+
+
+def test_api_unknown_seat(client: httpx.Client, shared_db: str, tmp_path: Path) -> None:
+    tier = str(_seats(shared_db, tmp_path)["zones"]["standard"])
+    first = book(client, new_guest(client), tier, seats=["S:Z:99"])
+    assert (first.status_code, error_of(first)) == (404, "SEAT_NOT_FOUND")
+    assert_replays_exactly(client, first)
+
+
+def test_api_not_seated(client: httpx.Client, shared_db: str) -> None:
+    tier = make_concert(shared_db, {"GA": 5})["tiers"]["GA"]
+    first = book(client, new_guest(client), tier, seats=["S:A:1"])
+    assert (first.status_code, error_of(first)) == (400, "NOT_SEATED")
+    assert tier_counts(shared_db, tier)["available"] == 5
+
+
+def test_api_best_available_by_quantity_as_the_brief_books(
+    client: httpx.Client, shared_db: str, tmp_path: Path
+) -> None:
+    # The brief's body ({ticketTierId, quantity}) on a seated tier: the best seats together.
+    tier = str(_seats(shared_db, tmp_path)["zones"]["standard"])
+    answer = book(client, new_guest(client), tier, 3)
+    assert answer.status_code == 200
+    assert len(answer.json()["booking"]["seats"]) == 3
+    in_section = book(client, new_guest(client), tier, 2, section="S")
+    assert in_section.status_code == 200
+    assert not set(in_section.json()["booking"]["seats"]) & set(answer.json()["booking"]["seats"])
 
 
 # --- the pages -------------------------------------------------------------------------------

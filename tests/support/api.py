@@ -49,9 +49,15 @@ def book(
     tier_id: str,
     quantity: int = 1,
     key: str | None = None,
+    *,
+    seats: list[str] | None = None,
+    section: str | None = None,
 ) -> httpx.Response:
     """POST /api/bookings as the client sends it, answered unread (status, headers, body)."""
-    return TicketBookClient(http=client).response(calls.book(tier_id, quantity, key), headers)
+    if seats is not None:
+        quantity = len(seats)
+    call = calls.book(tier_id, quantity, key, seats=seats, section=section)
+    return TicketBookClient(http=client).response(call, headers)
 
 
 def tier_state(client: httpx.Client, concert_id: str, tier_id: str) -> dict[str, Any]:

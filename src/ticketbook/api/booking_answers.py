@@ -21,6 +21,10 @@ STATUS = {
     BookingOutcome.IN_PROGRESS: 409,
     BookingOutcome.KEY_REUSED: 422,
     BookingOutcome.UNKNOWN_TIER: 404,
+    BookingOutcome.SEAT_TAKEN: 409,
+    BookingOutcome.NOT_TOGETHER: 409,
+    BookingOutcome.UNKNOWN_SEAT: 404,
+    BookingOutcome.NOT_SEATED: 400,
 }
 
 # (error code, message) for the outcomes that made no booking.
@@ -48,7 +52,29 @@ REFUSALS = {
         "This idempotency key was already used for a different request; use a new key",
     ),
     BookingOutcome.UNKNOWN_TIER: ("TIER_NOT_FOUND", "Ticket tier not found"),
+    BookingOutcome.SEAT_TAKEN: (
+        "SEAT_TAKEN",
+        "Taken: {seats}. The nearest seats free together are in details.alternatives",
+    ),
+    BookingOutcome.NOT_TOGETHER: (
+        "NOT_TOGETHER",
+        "Not that many seats side by side are left here; choose seats by seatIds (see the "
+        "seat map) or ask for fewer",
+    ),
+    BookingOutcome.UNKNOWN_SEAT: (
+        "SEAT_NOT_FOUND",
+        "A seat in seatIds is not one of this tier's (its price zone's) seats",
+    ),
+    BookingOutcome.NOT_SEATED: (
+        "NOT_SEATED",
+        "This tier is general admission: send quantity, without seatIds or section",
+    ),
 }
+# "All held", for seats named: which, and that they may come back.
+SEATS_HELD = (
+    "Held by payments in progress: {seats}. They come back if a payment fails: retry after "
+    "the time in Retry-After, or take the nearest free seats in details.alternatives"
+)
 
 SETTLED_MESSAGES = {
     BookingOutcome.CONFIRMED: "Booking confirmed",
@@ -73,7 +99,20 @@ def booking_answer(result: BookingResult, *, ticket_cap: int) -> tuple[int, dict
             "message": message,
         }
     error, message = REFUSALS[result.outcome]
-    return status, {"success": False, "error": error, "message": message.format(cap=ticket_cap)}
+    seats = ", ".join(result.taken_seats) or "the seats asked for"
+    if result.taken_seats and result.outcome is BookingOutcome.ALL_HELD:
+        message = SEATS_HELD
+    body: dict[str, Any] = {
+        "success": False,
+        "error": error,
+        "message": message.format(cap=ticket_cap, seats=seats),
+    }
+    if result.taken_seats or result.alternatives:
+        body["details"] = {
+            "seats": list(result.taken_seats),
+            "alternatives": [list(a) for a in result.alternatives],
+        }
+    return status, body
 
 
 def booking_headers(result: BookingResult) -> dict[str, str] | None:

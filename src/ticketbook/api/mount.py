@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ticketbook.api.openapi import build_openapi
-from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer
+from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer, seating
 
 
 def install(app: FastAPI) -> None:
-    for module in (health, concerts, live, auth, bookings, organizer):
+    for module in (health, concerts, live, auth, bookings, organizer, seating):
         app.include_router(module.router, prefix="/api")
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

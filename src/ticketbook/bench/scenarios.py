@@ -46,15 +46,19 @@ class Catalog:
 
 async def load_catalog(conn: asyncpg.Connection) -> Catalog:
     rows = await conn.fetch(
-        "SELECT t.id, t.concert_id, t.tier_type, t.total_quantity FROM ticket_tiers t"
-        " JOIN concerts c ON c.id = t.concert_id WHERE c.starts_at > now() ORDER BY c.starts_at"
+        "SELECT t.id, t.concert_id, t.tier_type, t.total_quantity, c.layout_id IS NOT NULL"
+        " AS seated_concert FROM ticket_tiers t JOIN concerts c ON c.id = t.concert_id"
+        " WHERE c.starts_at > now() ORDER BY c.starts_at"
     )
-    ga = [r for r in rows if r["tier_type"] == TierType.GA]
+    # The booking scenarios sell the brief's five general-admission concerts; the seated
+    # concert has its own scenario.
+    unseated = [r for r in rows if not r["seated_concert"]]
+    ga = [r for r in unseated if r["tier_type"] == TierType.GA]
     # The smallest GA tier sells out soonest: the hot tier everyone fights over.
     hot = min(ga, key=lambda r: r["total_quantity"])
     return Catalog(
         concert_ids=sorted({str(r["concert_id"]) for r in rows}),
-        tier_ids=[str(r["id"]) for r in rows],
+        tier_ids=[str(r["id"]) for r in unseated],
         hot_tier_id=str(hot["id"]),
     )
 

@@ -195,15 +195,17 @@ SELECT b.codes
 """
 
 # Every seat's state for the map, in ordinal order ($1 concert): 0 free, 1 held by a
-# payment in flight, 2 sold (seating/states.py's encoding).
+# payment in flight, 2 sold (seating/states.py's encoding); no row for an unknown concert,
+# NULL states for one without seats.
 SEAT_STATES_SQL = f"""
-SELECT coalesce(string_agg(
-           CASE WHEN s.booking_id IS NULL THEN '0'
-                WHEN b.status = '{BookingStatus.PENDING}' THEN '1'
-                ELSE '2' END, '' ORDER BY s.ordinal), '') AS states
-  FROM concert_seats s
-  LEFT JOIN bookings b ON b.id = s.booking_id
- WHERE s.concert_id = $1
+SELECT l.version AS layout_version, l.seat_count,
+       (SELECT string_agg(CASE WHEN s.booking_id IS NULL THEN '0'
+                               WHEN b.status = '{BookingStatus.PENDING}' THEN '1'
+                               ELSE '2' END, '' ORDER BY s.ordinal)
+          FROM concert_seats s LEFT JOIN bookings b ON b.id = s.booking_id
+         WHERE s.concert_id = c.id) AS states
+  FROM concerts c LEFT JOIN venue_layouts l ON l.id = c.layout_id
+ WHERE c.id = $1
 """
 
 # Which of the seats asked for ($2 codes) are held or sold now, in tier $1.

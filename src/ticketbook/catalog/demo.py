@@ -1,10 +1,12 @@
 """Demo data: the brief's five concerts, each with VIP, FRONT_ROW and GA tiers (its SQL is in
-``catalog/queries.py``). Each venue carries its real IANA time zone, and each concert starts
-at 19:30 on the venue's clock (DST included), some weeks from today."""
+``catalog/queries.py``), and a sixth with reserved seats beside a standing floor. Each venue
+carries its real IANA time zone, and each concert starts at 19:30 on the venue's clock (DST
+included), some weeks from today."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +15,9 @@ import asyncpg
 from ticketbook.catalog import queries
 from ticketbook.db.locks import JobLock
 from ticketbook.domain.enums import TierType
+from ticketbook.seating.demo_layouts import concert_hall
+from ticketbook.seating.model import Layout
+from ticketbook.seating.service import store_and_seat
 
 CURRENCY = "USD"
 PRICES_CENTS = {TierType.VIP: 10000, TierType.FRONT_ROW: 5000, TierType.GA: 1000}
@@ -29,6 +34,9 @@ class DemoConcert:
     description: str
     days_ahead: int
     quantities: dict[TierType, int]
+    # Reserved seats: the venue's layout, and a price per zone.
+    seating: Callable[[], Layout] | None = None
+    zone_prices_cents: dict[str, int] = field(default_factory=dict)
 
 
 DEMO_CONCERTS = (
@@ -77,6 +85,19 @@ DEMO_CONCERTS = (
         77,
         {TierType.VIP: 10, TierType.FRONT_ROW: 100, TierType.GA: 1200},
     ),
+    # Seated stalls and balcony (2,072 seats in 4 sections, 3 price zones), and a standing
+    # floor in front of the stage.
+    DemoConcert(
+        "Harbour Lights Unplugged",
+        "The Harbour Lights",
+        "Harbour Hall, Boston",
+        "America/New_York",
+        "Acoustic sets in the round-fronted hall: choose your seat on the map.",
+        28,
+        {TierType.GA: 300},
+        seating=concert_hall,
+        zone_prices_cents={"premium": 12000, "standard": 7500, "balcony": 4500},
+    ),
 )
 
 
@@ -124,4 +145,8 @@ async def seed(conn: asyncpg.Connection, *, reset: bool = False, if_empty: bool 
                     for tier, quantity in concert.quantities.items()
                 ],
             )
+            if concert.seating is not None:
+                await store_and_seat(
+                    conn, concert_id, concert.seating(), concert.zone_prices_cents, CURRENCY
+                )
     return len(DEMO_CONCERTS)

@@ -13,7 +13,7 @@ Booking is the exception: every outcome of the booking itself is a `BookingAnswe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -38,7 +38,9 @@ from ticketbook.domain.schemas import (
     Me,
     NewConcert,
     Readiness,
+    SeatingInfo,
 )
+from ticketbook.seating.states import SeatState, decode_states
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -110,6 +112,9 @@ class BookingAnswer:
     booking: Booking | None = None
     error: str | None = None
     retry_after: int | None = None
+    # SEAT_TAKEN (and ALL_HELD for named seats): which seats, and the nearest free blocks.
+    seats: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, ...], ...] = ()
 
     @property
     def confirmed(self) -> bool:
@@ -142,6 +147,12 @@ def read(response: httpx.Response, model: type[M], ok: Collection[int] = (200,))
         ) from exc
 
 
+def _ok(response: httpx.Response) -> httpx.Response:
+    if response.status_code != 200:
+        raise ApiError.from_response(response)
+    return response
+
+
 def read_booking(response: httpx.Response, key: str) -> BookingAnswer:
     """200 and 402 carry the booking that was made; the other booking answers its refusal."""
     status = response.status_code
@@ -154,7 +165,16 @@ def read_booking(response: httpx.Response, key: str) -> BookingAnswer:
             status, key, envelope.message, booking=envelope.booking, retry_after=retry_after
         )
     error = read(response, ErrorBody, ok=(status,))
-    return BookingAnswer(status, key, error.message, error=error.error, retry_after=retry_after)
+    details = error.details if isinstance(error.details, dict) else {}
+    return BookingAnswer(
+        status,
+        key,
+        error.message,
+        error=error.error,
+        retry_after=retry_after,
+        seats=tuple(details.get("seats", ())),
+        alternatives=tuple(tuple(a) for a in details.get("alternatives", ())),
+    )
 
 
 def _id(value: uuid.UUID | str) -> str:
@@ -235,17 +255,46 @@ def availability(concert_id: uuid.UUID | str) -> Call[ConcertAvailability]:
 
 
 def book(
-    tier_id: uuid.UUID | str, quantity: int, key: uuid.UUID | str | None = None
+    tier_id: uuid.UUID | str,
+    quantity: int,
+    key: uuid.UUID | str | None = None,
+    *,
+    seats: Sequence[str] | None = None,
+    section: str | None = None,
 ) -> Call[BookingAnswer]:
-    """POST /api/bookings with a fresh idempotency key unless ``key`` retries an attempt."""
+    """POST /api/bookings with a fresh idempotency key unless ``key`` retries an attempt.
+    A SEATED tier books the named ``seats`` (codes), or the best ``quantity`` side by side,
+    in ``section`` if given."""
     key = str(key or uuid.uuid4())
+    body: dict[str, Any] = {"ticketTierId": _id(tier_id), "quantity": quantity}
+    if seats is not None:
+        body["seatIds"] = list(seats)
+    if section is not None:
+        body["section"] = section
     return Call(
         "POST",
         "/api/bookings",
         lambda r: read_booking(r, key),
-        json={"ticketTierId": _id(tier_id), "quantity": quantity},
+        json=body,
         headers={"Idempotency-Key": key},
         auth=True,
+    )
+
+
+def seating(concert_id: uuid.UUID | str) -> Call[SeatingInfo]:
+    return Call(
+        "GET",
+        f"/api/concerts/{_id(concert_id)}/seating",
+        lambda r: read(r, ItemEnvelope[SeatingInfo]).data,
+    )
+
+
+def seat_states(concert_id: uuid.UUID | str, count: int) -> Call[list[SeatState]]:
+    """Every seat's state, in layout order (``count``: the seating's seatCount)."""
+    return Call(
+        "GET",
+        f"/api/concerts/{_id(concert_id)}/seats/states",
+        lambda r: decode_states(_ok(r).content, count),
     )
 
 

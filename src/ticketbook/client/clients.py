@@ -14,6 +14,7 @@ Transport failures raise httpx's own errors (`httpx.TransportError`); unexpected
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -33,7 +34,9 @@ from ticketbook.domain.schemas import (
     Me,
     NewConcert,
     Readiness,
+    SeatingInfo,
 )
+from ticketbook.seating.states import SeatState
 
 T = TypeVar("T")
 Id = uuid.UUID | str
@@ -134,8 +137,27 @@ class TicketBookClient(_Identity):
     def availability(self, concert_id: Id) -> ConcertAvailability:
         return self.send(calls.availability(concert_id))
 
-    def book(self, tier_id: Id, quantity: int = 1, key: Id | None = None) -> BookingAnswer:
-        return self.send(calls.book(tier_id, quantity, key))
+    def book(
+        self,
+        tier_id: Id,
+        quantity: int = 1,
+        key: Id | None = None,
+        *,
+        section: str | None = None,
+    ) -> BookingAnswer:
+        """Book ``quantity`` tickets of a tier (of a SEATED tier: the best seats together)."""
+        return self.send(calls.book(tier_id, quantity, key, section=section))
+
+    def book_seats(self, tier_id: Id, seats: Sequence[str], key: Id | None = None) -> BookingAnswer:
+        """Book these seats (codes, all of the SEATED tier's zone)."""
+        return self.send(calls.book(tier_id, len(seats), key, seats=seats))
+
+    def seating(self, concert_id: Id) -> SeatingInfo:
+        return self.send(calls.seating(concert_id))
+
+    def seat_states(self, concert_id: Id) -> list[SeatState]:
+        info = self.seating(concert_id)
+        return self.send(calls.seat_states(concert_id, info.seat_count))
 
     def my_bookings(self) -> list[BookingWithDetails]:
         return self.send(calls.my_bookings(self.user_id or self.me().user_id))
@@ -225,8 +247,29 @@ class AsyncTicketBookClient(_Identity):
     async def availability(self, concert_id: Id) -> ConcertAvailability:
         return await self.send(calls.availability(concert_id))
 
-    async def book(self, tier_id: Id, quantity: int = 1, key: Id | None = None) -> BookingAnswer:
-        return await self.send(calls.book(tier_id, quantity, key))
+    async def book(
+        self,
+        tier_id: Id,
+        quantity: int = 1,
+        key: Id | None = None,
+        *,
+        section: str | None = None,
+    ) -> BookingAnswer:
+        """Book ``quantity`` tickets of a tier (of a SEATED tier: the best seats together)."""
+        return await self.send(calls.book(tier_id, quantity, key, section=section))
+
+    async def book_seats(
+        self, tier_id: Id, seats: Sequence[str], key: Id | None = None
+    ) -> BookingAnswer:
+        """Book these seats (codes, all of the SEATED tier's zone)."""
+        return await self.send(calls.book(tier_id, len(seats), key, seats=seats))
+
+    async def seating(self, concert_id: Id) -> SeatingInfo:
+        return await self.send(calls.seating(concert_id))
+
+    async def seat_states(self, concert_id: Id) -> list[SeatState]:
+        info = await self.seating(concert_id)
+        return await self.send(calls.seat_states(concert_id, info.seat_count))
 
     async def my_bookings(self) -> list[BookingWithDetails]:
         user_id = self.user_id or (await self.me()).user_id

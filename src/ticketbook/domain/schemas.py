@@ -19,6 +19,7 @@ from pydantic import (
     StrictStr,
     computed_field,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -157,10 +158,57 @@ class BookingRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     ticket_tier_id: Annotated[StrictStr, Field(max_length=64)]
-    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_TICKETS_PER_BOOKING)]
+    quantity: Annotated[
+        StrictInt | None,
+        Field(
+            ge=1,
+            le=MAX_TICKETS_PER_BOOKING,
+            description="Tickets to book; with seatIds it may be left out (it is their count)",
+        ),
+    ] = None
     idempotency_key: Annotated[StrictStr | None, Field(max_length=64)] = None
     # The brief's clients send their userId; it must be the caller's own.
     user_id: Annotated[StrictStr | None, Field(max_length=64)] = None
+    seat_ids: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1, max_length=50)]] | None,
+        Field(
+            min_length=1,
+            max_length=MAX_TICKETS_PER_BOOKING,
+            description="SEATED tiers: the seats to book, by code (section:row:seat), all of "
+            "the tier's zone. Without them a seated tier books the best `quantity` seats side "
+            "by side",
+        ),
+    ] = None
+    section: Annotated[
+        StrictStr | None,
+        Field(
+            min_length=1,
+            max_length=16,
+            description="SEATED tiers, best available: only in this section (its key)",
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _one_count(self) -> BookingRequest:
+        seats = self.seat_ids
+        if seats is None and self.quantity is None:
+            raise ValueError("quantity is required (or seatIds, for named seats)")
+        if seats is not None:
+            if len(set(seats)) != len(seats):
+                raise ValueError("seatIds names a seat more than once")
+            if self.quantity is not None and self.quantity != len(seats):
+                raise ValueError("quantity must be the number of seatIds (or left out)")
+            if self.section is not None:
+                raise ValueError("send seatIds or section, not both")
+        return self
+
+    @property
+    def tickets(self) -> int:
+        """How many tickets: the quantity, or the seats named."""
+        if self.seat_ids is not None:
+            return len(self.seat_ids)
+        assert self.quantity is not None  # the validator's rule
+        return self.quantity
 
 
 T = TypeVar("T")
@@ -230,10 +278,15 @@ class Done(ApiModel):
     message: str
 
 
+# The tier types an organizer lists with a new concert; SEATED tiers come from seating it
+# on a layout (PUT /api/organizer/concerts/{id}/seating), one per price zone.
+GeneralAdmissionType = Literal[TierType.VIP, TierType.FRONT_ROW, TierType.GA]
+
+
 class NewTier(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
-    tier_type: TierType
+    tier_type: GeneralAdmissionType
     price_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)]
     total_quantity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 
@@ -310,3 +363,62 @@ class Health(ApiModel):
     success: bool
     status: Literal["ok", "unavailable"]
     database: Literal["reachable", "unreachable"]
+
+
+# -- reserved seating (docs/seating.md) ----------------------------------------------------
+
+
+class SeatZone(ApiModel):
+    """A price zone of a seated concert: the SEATED tier that sells its seats."""
+
+    tier_id: uuid.UUID
+    zone: str
+    name: str
+    price_cents: int
+    price: str = Field(description="Price in major units, e.g. '75.00'")
+    currency: str
+    total_quantity: int
+    available_quantity: int
+
+
+class SeatingInfo(ApiModel):
+    """GET /api/concerts/{id}/seating: where a seated concert's map and seat states are."""
+
+    concert_id: uuid.UUID
+    layout_id: uuid.UUID
+    layout_version: int
+    seat_count: int
+    zones: list[SeatZone]
+    layout_url: str = Field(description="The layout (docs/seating.md's format), with an ETag")
+    states_url: str = Field(
+        description="Every seat's state, 2 bits a seat in layout order (docs/seating.md)"
+    )
+
+
+class LayoutInfo(ApiModel):
+    id: uuid.UUID
+    name: str
+    version: int
+    seat_count: int
+    sections: list[str] = Field(description="The sections' keys, in layout order")
+    zones: list[str] = Field(description="The price zones' keys")
+
+
+class SeatConcert(ApiModel):
+    """Body of PUT /api/organizer/concerts/{id}/seating: the layout and a price per zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layout_id: Annotated[StrictStr, Field(max_length=64)]
+    prices_cents: Annotated[
+        dict[
+            Annotated[StrictStr, Field(min_length=1, max_length=16)],
+            Annotated[StrictInt, Field(ge=0, le=100_000_000)],
+        ],
+        Field(
+            min_length=1,
+            max_length=20,
+            description="Price in cents per zone key; every zone with seats needs one",
+        ),
+    ]
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] = "USD"

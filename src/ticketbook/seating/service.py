@@ -9,6 +9,7 @@ was ever made for those seats: a seat that was sold keeps its identity for good.
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -109,11 +110,27 @@ def _check_owner(owner: uuid.UUID | None, organizer_id: uuid.UUID | None) -> Non
         raise Forbidden("This layout belongs to another organizer")
 
 
+# Parsed layouts by (id, version): a 60,000-seat layout takes over a second to parse, and it
+# only changes with its version.
+MAX_CACHED = 64
+_layouts: dict[tuple[uuid.UUID, int], StoredLayout] = {}
+
+
 async def get_layout(db: Database, layout_id: uuid.UUID) -> StoredLayout:
+    version = await db.fetchval(queries.LAYOUT_VERSION_SQL, layout_id)
+    if version is None:
+        raise NotFound("Layout not found")
+    cached = _layouts.get((layout_id, version))
+    if cached is not None:
+        return cached
     row = await db.fetchrow(queries.GET_LAYOUT_SQL, layout_id)
     if row is None:
         raise NotFound("Layout not found")
-    return _stored(row)
+    stored = _stored(row)
+    if len(_layouts) >= MAX_CACHED:
+        _layouts.clear()
+    _layouts[(stored.id, stored.version)] = stored
+    return stored
 
 
 def _stored(row: asyncpg.Record) -> StoredLayout:
@@ -151,6 +168,27 @@ async def seat_concert(
             raise Forbidden("Only the concert's organizer can seat it")
         prices = {zone: (cents, currency) for zone, cents in prices_cents.items()}
         await _seat(conn, concert_id, layout_id, stored.layout, prices)
+
+
+async def store_and_seat(
+    conn: asyncpg.Connection,
+    concert_id: uuid.UUID,
+    layout: Layout,
+    prices_cents: dict[str, int],
+    currency: str,
+) -> uuid.UUID:
+    """Store the layout and seat the concert on it, in the caller's transaction (the demo
+    data's load); return the layout's id."""
+    layout_id: uuid.UUID = await conn.fetchval(
+        queries.INSERT_LAYOUT_SQL,
+        layout.name,
+        None,
+        _json(layout_document(layout)),
+        len(layout.seats),
+    )
+    prices = {zone: (cents, currency) for zone, cents in prices_cents.items()}
+    await _seat(conn, concert_id, layout_id, layout, prices)
+    return layout_id
 
 
 async def _seat(
@@ -256,10 +294,41 @@ async def concert_seating(db: Database, concert_id: uuid.UUID) -> ConcertSeating
     return ConcertSeating(concert_id, stored, zones)
 
 
-async def seat_states(db: Database, concert_id: uuid.UUID) -> bytes:
-    """Every seat's state in ordinal order, encoded (seating/states.py)."""
-    text: str = await db.fetchval(seat_queries.SEAT_STATES_SQL, concert_id)
-    return encode_states(text.encode().translate(DIGIT_TO_STATE))
+@dataclass(frozen=True)
+class SeatStates:
+    encoded: bytes  # seating/states.py's encoding
+    count: int
+    layout_version: int
+    read_at: float
+
+
+# Many open maps poll the same concert's states: each process reads them at most this often
+# per concert, so a map is at most this much staler than its poll.
+STATES_FRESH_S = 0.25
+_states_cache: dict[uuid.UUID, SeatStates] = {}
+
+
+async def seat_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
+    """Every seat's state in ordinal order, encoded; NotFound for a concert without seats."""
+    now = time.monotonic()
+    cached = _states_cache.get(concert_id)
+    if cached is not None and now - cached.read_at < STATES_FRESH_S:
+        return cached
+    row = await db.fetchrow(seat_queries.SEAT_STATES_SQL, concert_id)
+    if row is None:
+        raise NotFound("Concert not found")
+    if row["states"] is None:
+        raise NotFound("This concert has no reserved seats")
+    states = SeatStates(
+        encode_states(row["states"].encode().translate(DIGIT_TO_STATE)),
+        len(row["states"]),
+        row["layout_version"],
+        now,
+    )
+    if len(_states_cache) > MAX_CACHED:
+        _states_cache.clear()
+    _states_cache[concert_id] = states
+    return states
 
 
 # The statement spells each seat's state as a digit; the encoder takes one byte per seat.

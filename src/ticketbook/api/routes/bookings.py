@@ -99,9 +99,11 @@ async def create_booking(request: Request) -> Response:
     result = await services.engine.book(
         user_id=user_id,
         tier_id=tier_id,
-        quantity=body.quantity,
+        quantity=body.tickets,
         key=key,
         address=client_address(request),
+        seats=tuple(body.seat_ids or ()),
+        section=body.section,
     )
     status, answer = booking_answer(
         result, ticket_cap=services.settings.limits.max_tickets_per_concert
