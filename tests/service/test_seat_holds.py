@@ -21,7 +21,9 @@ import asyncpg
 from tests.support.inprocess import app_settings
 from tests.support.inventory import doctor, execute, fetch, fetchval
 from tests.support.seating import seated_concert
+from tests.support.waiting import async_wait_until
 from ticketbook.booking.outcomes import BookingOutcome
+from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, RefundResult
 from ticketbook.seating.demo_layouts import section_block
 from ticketbook.services import AppServices, open_services
 
@@ -228,3 +230,138 @@ def test_best_available_groups_at_once_are_together_and_never_overlap(
     )
     report = doctor(db_url)
     assert report.violations == 0, report.lines
+
+
+def test_the_per_fan_cap_counts_seats_and_cancel_returns_them(db_url: str, tmp_path: Path) -> None:
+    tier = seated_concert(db_url, tmp_path, section_block(2, 10))["zones"]["standard"]
+
+    async def scene(services: AppServices) -> list[Any]:
+        (fan,) = await _fans(services, 1)
+        six = await services.engine.book(user_id=fan, tier_id=tier, quantity=6, key=uuid.uuid4())
+        five = await services.engine.book(user_id=fan, tier_id=tier, quantity=5, key=uuid.uuid4())
+        assert six.booking is not None
+        cancelled = await services.engine.cancel(user_id=fan, booking_id=six.booking.id)
+        again = await services.engine.book(
+            user_id=fan,
+            tier_id=tier,
+            quantity=2,
+            key=uuid.uuid4(),
+            seats=tuple(six.booking.seats or ())[:2],
+        )
+        return [six, five, cancelled, again]
+
+    six, five, cancelled, again = _run(db_url, tmp_path, scene)
+    assert six.outcome is BookingOutcome.CONFIRMED and len(six.booking.seats) == 6
+    assert five.outcome is BookingOutcome.TICKET_CAP  # 6 + 5 seats > the cap of 10
+    assert cancelled.status == "CANCELLED" and cancelled.seats == six.booking.seats
+    # The cancelled booking's seats are free again: the same fan takes two of them.
+    assert again.outcome is BookingOutcome.CONFIRMED
+    assert again.booking.seats == six.booking.seats[:2]
+    assert doctor(db_url).violations == 0
+
+
+def test_the_reaper_returns_an_expired_holds_seats(db_url: str, tmp_path: Path) -> None:
+    from ticketbook.booking.reaper import expire_holds
+
+    tier = seated_concert(db_url, tmp_path, section_block(1, 4))["zones"]["standard"]
+    execute(
+        db_url,
+        "WITH guest AS (INSERT INTO users DEFAULT VALUES RETURNING id),"
+        " held AS (INSERT INTO bookings (user_id, concert_id, tier_id, quantity,"
+        " unit_price_cents, total_cents, currency, status, hold_expires_at, seats)"
+        " SELECT guest.id, t.concert_id, t.id, 2, t.price_cents, 2 * t.price_cents, t.currency,"
+        " 'PENDING', now() - interval '1 minute', ARRAY['S:A:2', 'S:A:3']"
+        " FROM guest, ticket_tiers t WHERE t.id = $1 RETURNING id),"
+        " stock AS (UPDATE tier_stock SET available = available - 2 WHERE tier_id = $1)"
+        " UPDATE concert_seats s SET booking_id = held.id FROM held"
+        " WHERE s.tier_id = $1 AND s.code IN ('S:A:2', 'S:A:3')",
+        tier,
+    )
+    assert doctor(db_url).violations == 0
+
+    async def scene(services: AppServices) -> int:
+        return await expire_holds(services.db, services.engine.refunds, 100)
+
+    assert _run(db_url, tmp_path, scene) == 1
+    free = fetchval(db_url, "SELECT count(*) FROM concert_seats WHERE booking_id IS NULL")
+    assert free == 4
+    assert doctor(db_url).violations == 0
+
+
+class FirstPaymentHangsThenFails:
+    """The first charge waits for the test, then is declined; later ones succeed."""
+
+    def __init__(self) -> None:
+        self.charging = asyncio.Event()
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def charge(self, *, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
+        self.calls += 1
+        if self.calls == 1:
+            self.charging.set()
+            await self.release.wait()
+            return ChargeResult(ChargeOutcome.DECLINED, failure_reason="card declined")
+        return ChargeResult(ChargeOutcome.SUCCEEDED, provider_reference=f"ok-{key}")
+
+    async def refund(self, *, key: uuid.UUID) -> RefundResult:
+        return RefundResult(refunded=False)
+
+
+def test_a_seat_held_by_a_payment_in_flight_is_waited_for(db_url: str, tmp_path: Path) -> None:
+    # Nobody is refused a seat that is only held by a payment that may still fail.
+    tier = seated_concert(db_url, tmp_path, section_block(1, 4))["zones"]["standard"]
+    gateway = FirstPaymentHangsThenFails()
+
+    async def scene() -> list[Any]:
+        async with open_services(
+            app_settings(tmp_path), database_url=db_url, gateway=gateway, run_background_jobs=False
+        ) as services:
+            first, second = await _fans(services, 2)
+
+            async def buy(user_id: uuid.UUID) -> Any:
+                return await services.engine.book(
+                    user_id=user_id, tier_id=tier, quantity=1, key=uuid.uuid4(), seats=("S:A:2",)
+                )
+
+            holder = asyncio.create_task(buy(first))
+            await asyncio.wait_for(gateway.charging.wait(), 10)
+            waiter = asyncio.create_task(buy(second))
+            releases = services.engine.releases
+            await async_wait_until(lambda: releases.waiting == 1, "the second buyer waits")
+            gateway.release.set()
+            return [await holder, await waiter]
+
+    holder, waiter = asyncio.run(scene())
+    assert holder.outcome is BookingOutcome.DECLINED
+    assert waiter.outcome is BookingOutcome.CONFIRMED
+    assert waiter.booking.seats == ["S:A:2"]
+    assert doctor(db_url).violations == 0
+
+
+def test_best_available_follows_the_rule(db_url: str, tmp_path: Path) -> None:
+    # One row of 9: seats 1-9, the stage's centre in front of seat 5.
+    tier = seated_concert(db_url, tmp_path, section_block(1, 9))["zones"]["standard"]
+
+    async def scene(services: AppServices) -> list[list[str]]:
+        fans = await _fans(services, 4)
+        got = []
+        for fan, (quantity, seats) in zip(
+            fans, [(1, ("S:A:5",)), (2, ()), (3, ()), (2, ())], strict=True
+        ):
+            result = await services.engine.book(
+                user_id=fan, tier_id=tier, quantity=quantity, key=uuid.uuid4(), seats=seats
+            )
+            assert result.booking is not None, result
+            got.append(result.booking.seats)
+        return got
+
+    centre, pair, trio, last_pair = _run(db_url, tmp_path, scene)
+    assert centre == ["S:A:5"]
+    seats = [[f"S:A:{n}" for n in block] for block in ([3, 4], [6, 7, 8], [1, 2])]
+    mirrored = [[f"S:A:{n}" for n in block] for block in ([6, 7], [2, 3, 4], [8, 9])]
+    # Free runs 1-4 and 6-9, the two sides of seat 5 equally close. A pair takes 3-4 (or 6-7):
+    # it leaves no seat alone (2-3 would leave 1 and 4), and is closer than 1-2. A trio in a run
+    # of four can't help leaving one seat alone, so the closest: 6-8 (or 2-4). The last pair
+    # takes the two seats side by side that are left.
+    assert [pair, trio, last_pair] in (seats, mirrored)

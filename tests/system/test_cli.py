@@ -198,3 +198,63 @@ def test_embedded_database_persists_in_the_data_directory(tmp_path: Path) -> Non
     assert "left as they are" in second.stdout
     doctor = ticketbook("doctor", env=env)
     assert "conservation holds for all 15 tiers" in doctor.stdout
+
+
+def test_venue_generate_import_seat_export(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
+    generated = ticketbook(
+        "venue",
+        "generate",
+        "--name",
+        "Loop Hall",
+        "--section",
+        "A:3x4:stalls",
+        "--section",
+        "B:2x5:circle",
+        env=env,
+    )
+    assert generated.returncode == 0, generated.stderr
+    document = tmp_path / "hall.json"
+    document.write_text(generated.stdout)
+    imported = ticketbook("venue", "import", str(document), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "Loop Hall, 22 seats in 2 sections" in imported.stdout
+    layout_id = imported.stdout.split()[1]
+
+    concert = make_concert(db_url, {"GA": 10})
+    missing = ticketbook(
+        "venue", "seat", concert["id"], layout_id, "--price", "stalls=5000", env=env
+    )
+    assert missing.returncode == 2
+    assert "a price is needed for zone(s) circle" in missing.stderr
+    seated = ticketbook(
+        "venue",
+        "seat",
+        concert["id"],
+        layout_id,
+        "--price",
+        "stalls=5000",
+        "--price",
+        "circle=3000",
+        env=env,
+    )
+    assert seated.returncode == 0, seated.stderr
+    assert "zone circle (Circle)" in seated.stdout and "10 seats" in seated.stdout
+    tier = fetchval(db_url, "SELECT id::text FROM ticket_tiers WHERE zone = 'stalls'")
+    refused = ticketbook("tier", "split", tier, "4", env=env)
+    assert refused.returncode == 2
+    assert "sells reserved seats" in refused.stderr
+
+    exported = tmp_path / "export.json"
+    done = ticketbook("venue", "export", layout_id, "--output", str(exported), env=env)
+    assert done.returncode == 0, done.stderr
+    again = ticketbook("venue", "import", "--replace", layout_id, str(exported), env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"layout {layout_id} version 2" in again.stdout
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "ticketbook.layout/1", "name": "x"}')
+    refused_layout = ticketbook("venue", "import", str(bad), env=env)
+    assert refused_layout.returncode == 2
+    assert "invalid layout" in refused_layout.stderr
+    assert ticketbook("doctor", env=env).returncode == 0

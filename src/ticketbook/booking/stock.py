@@ -19,6 +19,7 @@ import asyncpg
 MAX_STOCK_SLOTS = 64
 
 SPLIT_STOCK_SQL = "SELECT tb_split_stock($1, $2)"
+SEATED_ONE_SLOT = "ck_ticket_tiers_seated_one_slot"
 
 
 class UnknownTier(ValueError):
@@ -34,4 +35,9 @@ async def split_stock(conn: asyncpg.Connection, tier_id: uuid.UUID, slots: int) 
         free: int = await conn.fetchval(SPLIT_STOCK_SQL, tier_id, slots)
     except asyncpg.NoDataFoundError as exc:
         raise UnknownTier(f"no ticket tier {tier_id}") from exc
+    except asyncpg.CheckViolationError as exc:
+        if exc.constraint_name != SEATED_ONE_SLOT:
+            raise
+        # A seated tier's holds take its one stock row with the seats they choose.
+        raise ValueError(f"tier {tier_id} sells reserved seats: its stock is not split") from None
     return free

@@ -1,4 +1,4 @@
-"""`ticketbook` command line: serve, migrate, user, seed, tier, doctor, bench, openapi."""
+"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, doctor, bench, openapi."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import asyncpg
 
 from ticketbook.auth.secrets import check_production_key
 from ticketbook.booking.stock import MAX_STOCK_SLOTS, split_stock
+from ticketbook.cli import venue
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
 from ticketbook.domain.enums import Role
@@ -93,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--port", type=int, default=8099, help="port for the benchmarked server")
     bench.add_argument("--output", type=Path, help="also write the results here as JSON")
+
+    venue.add_parser(commands)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--output", type=Path, help="write it to this file instead")
@@ -233,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 sys.stdout.write(text)
             return 0
+        if args.command == "venue" and args.venue_command == "generate":
+            return venue.generate(args)  # needs no database
         if args.command == "serve":
             # Before the database starts: a bad production key should cost nothing.
             check_production_key(settings)
@@ -258,6 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tier":
             ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
             return asyncio.run(_tier_split(database_url, args.tier_id, args.slots))
+        if args.command == "venue":
+            if args.venue_command == "import":
+                args.document = venue.read_document(args)
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            return asyncio.run(venue.run(database_url, args))
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
         if args.command == "bench":
