@@ -21,7 +21,8 @@ import asyncpg
 import pytest
 
 from ticketbook.auth.queries import RESOLVE_SESSION_SQL
-from ticketbook.booking.queries import HOLD_SQL, LIST_FOR_USER_SQL
+from ticketbook.booking.queries import CANCEL_SQL, HOLD_SQL, LIST_FOR_USER_SQL
+from ticketbook.booking.seat_queries import BEST_HOLD_SQL, NAMED_HOLD_SQL, SEAT_STATES_SQL
 from ticketbook.catalog.queries import LIST_UPCOMING_SQL
 
 PAST_CONCERTS = 3000
@@ -161,7 +162,7 @@ def describe(plan: dict[str, Any]) -> str:
 PLAN_MODES = pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
 
 
-async def _hold_arguments(db_url: str, tier_id: uuid.UUID) -> list[Any]:
+async def _hold_arguments(db_url: str, tier_id: uuid.UUID, sql: str = HOLD_SQL) -> list[Any]:
     """Plausible values for HOLD_SQL's parameters, by the types PostgreSQL infers for them.
 
     $1 is the tier id (the statement's contract); the others only need the right type to be
@@ -187,7 +188,7 @@ async def _hold_arguments(db_url: str, tier_id: uuid.UUID) -> list[Any]:
     }
     conn = await asyncpg.connect(db_url)
     try:
-        statement = await conn.prepare(HOLD_SQL)
+        statement = await conn.prepare(sql)
         types = [t.name for t in statement.get_parameters()]
     finally:
         await conn.close()
@@ -288,3 +289,114 @@ def test_a_session_token_is_found_through_its_unique_digest(filled_db: str, mode
     text = describe(plan)
     assert access_paths(plan, "auth_sessions") == ["uq_auth_sessions_token_hash"], text
     assert "Seq Scan" not in access_paths(plan, "users"), text
+
+
+# -- reserved seats ---------------------------------------------------------------------------
+
+SEATED_CONCERTS = 10
+ROWS, SEATS_PER_ROW = 50, 100  # 5,000 seats a concert
+
+SEATED_FILL_SQL = f"""
+INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity, zone,
+                          zone_name)
+SELECT c.id, 'SEATED', 5000, 'USD', {ROWS * SEATS_PER_ROW}, 'stalls', 'Stalls'
+  FROM (SELECT id FROM concerts WHERE starts_at > now() ORDER BY starts_at
+         LIMIT {SEATED_CONCERTS}) c;
+
+INSERT INTO concert_seats (concert_id, ordinal, code, tier_id, section, row_no, position,
+                           distance)
+SELECT t.concert_id, r * {SEATS_PER_ROW} + p, 'S:' || r || ':' || p, t.id, 'S', r, p,
+       sqrt(power(p - {SEATS_PER_ROW} / 2.0, 2) + power(r * 2, 2))
+  FROM ticket_tiers t, generate_series(0, {ROWS - 1}) r, generate_series(0, {SEATS_PER_ROW - 1}) p
+ WHERE t.tier_type = 'SEATED';
+
+-- A tenth of the seats sold, each to a booking of its own.
+WITH sold AS (
+    SELECT s.concert_id, s.ordinal, s.code, s.tier_id, u.id AS user_id
+      FROM concert_seats s
+      JOIN LATERAL (SELECT id FROM users ORDER BY id LIMIT 1) u ON true
+     WHERE s.ordinal % 10 = 0
+), booked AS (
+    INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
+                          currency, status, hold_expires_at, seats)
+    SELECT user_id, concert_id, tier_id, 1, 5000, 5000, 'USD', 'CONFIRMED', now(), ARRAY[code]
+      FROM sold
+ RETURNING id, concert_id, seats[1] AS code
+)
+UPDATE concert_seats s SET booking_id = b.id
+  FROM booked b WHERE s.concert_id = b.concert_id AND s.code = b.code;
+
+ANALYZE;
+"""
+
+
+@pytest.fixture
+def seated_db(filled_db: str) -> str:
+    async def fill() -> None:
+        conn = await asyncpg.connect(filled_db)
+        try:
+            await conn.execute(SEATED_FILL_SQL)
+        finally:
+            await conn.close()
+
+    asyncio.run(fill())
+    return filled_db
+
+
+def _seated_tier(db_url: str) -> uuid.UUID:
+    tier: uuid.UUID = asyncio.run(
+        _fetchval(db_url, "SELECT id FROM ticket_tiers WHERE tier_type = 'SEATED' LIMIT 1")
+    )
+    return tier
+
+
+def _no_seq_scan_of_seats(plan: dict[str, Any]) -> list[str]:
+    paths = access_paths(plan, "concert_seats")
+    assert paths, describe(plan)
+    assert "Seq Scan" not in paths, describe(plan)
+    return paths
+
+
+@PLAN_MODES
+def test_best_available_reads_free_seats_through_their_partial_index(
+    seated_db: str, mode: str
+) -> None:
+    tier = _seated_tier(seated_db)
+    arguments = asyncio.run(_hold_arguments(seated_db, tier, BEST_HOLD_SQL))
+    arguments[-1] = None  # no section: the whole zone
+    plan = explain(seated_db, BEST_HOLD_SQL, *arguments, mode=mode)
+    assert set(_no_seq_scan_of_seats(plan)) <= {"ix_concert_seats_free", "pk_concert_seats"}
+    assert "ix_concert_seats_free" in access_paths(plan, "concert_seats"), describe(plan)
+
+
+@PLAN_MODES
+def test_named_seats_are_found_by_concert_and_code(seated_db: str, mode: str) -> None:
+    tier = _seated_tier(seated_db)
+    arguments = asyncio.run(_hold_arguments(seated_db, tier, NAMED_HOLD_SQL))
+    arguments[-1] = ["S:3:4", "S:3:5"]
+    plan = explain(seated_db, NAMED_HOLD_SQL, *arguments, mode=mode)
+    paths = _no_seq_scan_of_seats(plan)
+    assert "uq_concert_seats_concert_id_code" in paths, describe(plan)
+
+
+@PLAN_MODES
+def test_seat_states_read_one_concert_in_seat_order(seated_db: str, mode: str) -> None:
+    concert = asyncio.run(_fetchval(seated_db, "SELECT concert_id FROM concert_seats LIMIT 1"))
+    plan = explain(seated_db, SEAT_STATES_SQL, concert, mode=mode)
+    # Either index that starts with the concert; the holds in flight through theirs.
+    assert set(_no_seq_scan_of_seats(plan)) <= {
+        "pk_concert_seats",
+        "uq_concert_seats_concert_id_code",
+    }, describe(plan)
+    assert access_paths(plan, "bookings") == ["ix_bookings_pending_hold_expires_at"], describe(plan)
+
+
+@PLAN_MODES
+def test_a_release_finds_its_seats_through_the_holder_index(seated_db: str, mode: str) -> None:
+    booking = asyncio.run(
+        _fetchval(
+            seated_db, "SELECT booking_id FROM concert_seats WHERE booking_id IS NOT NULL LIMIT 1"
+        )
+    )
+    plan = explain(seated_db, CANCEL_SQL, booking, uuid.uuid4(), mode=mode)
+    assert set(_no_seq_scan_of_seats(plan)) == {"ix_concert_seats_booking_id"}, describe(plan)

@@ -46,26 +46,25 @@ NAMED_TAKE = (
     + _STOCK_TAKE
 )
 
+# The seats named, as they are now (looked up by concert and code: the unique index).
+_NAMED = """(SELECT * FROM concert_seats
+           WHERE concert_id = (SELECT concert_id FROM tier_state) AND tier_id = $1
+             AND code = ANY ($13::text[]))"""
+
 # Why there is no booking, for named seats: a code not of this zone, a seat sold, a seat only
 # held by a payment in flight (the engine waits for it, like "all held").
 NAMED_REFUSALS = f"""
                 WHEN NOT s.seated THEN '{Outcome.NOT_SEATED}'
-                WHEN (SELECT count(*) FROM concert_seats n
-                       WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])) <> $2
-                     THEN '{Outcome.UNKNOWN_SEAT}'
-                WHEN EXISTS (SELECT FROM concert_seats n JOIN bookings p ON p.id = n.booking_id
-                              WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])
-                                AND p.status = '{BookingStatus.CONFIRMED}')
+                WHEN (SELECT count(*) FROM {_NAMED} n) <> $2 THEN '{Outcome.UNKNOWN_SEAT}'
+                WHEN EXISTS (SELECT FROM {_NAMED} n JOIN bookings p ON p.id = n.booking_id
+                              WHERE p.status = '{BookingStatus.CONFIRMED}')
                      THEN '{Outcome.SEAT_TAKEN}'
-                WHEN EXISTS (SELECT FROM concert_seats n
-                              WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])
-                                AND n.booking_id IS NOT NULL)
+                WHEN EXISTS (SELECT FROM {_NAMED} n WHERE n.booking_id IS NOT NULL)
                      THEN '{Outcome.ALL_HELD}'
 """
 NAMED_TAKEN_SEATS = (
     "CASE WHEN o.refusal IS NOT NULL THEN (SELECT array_agg(n.code ORDER BY n.ordinal)"
-    " FROM concert_seats n WHERE n.tier_id = $1 AND n.code = ANY ($13::text[])"
-    " AND n.booking_id IS NOT NULL) END"
+    f" FROM {_NAMED} n WHERE n.booking_id IS NOT NULL) END"
 )
 
 # Best available ($2 seats side by side in the zone, or in its section $13 text, or NULL):
@@ -172,7 +171,8 @@ ALTERNATIVES_SQL = """
 WITH asked AS (
     SELECT avg(s.row_no)::float8 AS row_no, avg(s.position)::float8 AS position,
            min(s.section) AS section
-      FROM concert_seats s WHERE s.tier_id = $1 AND s.code = ANY ($3::text[])
+      FROM concert_seats s JOIN ticket_tiers t ON t.id = $1
+     WHERE s.concert_id = t.concert_id AND s.tier_id = $1 AND s.code = ANY ($3::text[])
 ), free AS (
     SELECT s.ordinal, s.code, s.section, s.row_no, s.position,
            s.position - row_number() OVER (PARTITION BY s.row_no ORDER BY s.position) AS run
@@ -198,11 +198,15 @@ SELECT b.codes
 # payment in flight, 2 sold (seating/states.py's encoding); no row for an unknown concert,
 # NULL states for one without seats.
 SEAT_STATES_SQL = f"""
+WITH pending AS (
+    -- Holds in flight are few at any time (the partial index holds only those).
+    SELECT id FROM bookings WHERE status = '{BookingStatus.PENDING}' AND concert_id = $1
+)
 SELECT l.version AS layout_version, l.seat_count,
        (SELECT string_agg(CASE WHEN s.booking_id IS NULL THEN '0'
-                               WHEN b.status = '{BookingStatus.PENDING}' THEN '1'
+                               WHEN s.booking_id IN (SELECT id FROM pending) THEN '1'
                                ELSE '2' END, '' ORDER BY s.ordinal)
-          FROM concert_seats s LEFT JOIN bookings b ON b.id = s.booking_id
+          FROM concert_seats s
          WHERE s.concert_id = c.id) AS states
   FROM concerts c LEFT JOIN venue_layouts l ON l.id = c.layout_id
  WHERE c.id = $1
@@ -210,6 +214,8 @@ SELECT l.version AS layout_version, l.seat_count,
 
 # Which of the seats asked for ($2 codes) are held or sold now, in tier $1.
 TAKEN_OF_SQL = """
-SELECT array_agg(code ORDER BY ordinal) FROM concert_seats
- WHERE tier_id = $1 AND code = ANY ($2::text[]) AND booking_id IS NOT NULL
+SELECT array_agg(s.code ORDER BY s.ordinal)
+  FROM concert_seats s JOIN ticket_tiers t ON t.id = $1
+ WHERE s.concert_id = t.concert_id AND s.tier_id = $1 AND s.code = ANY ($2::text[])
+   AND s.booking_id IS NOT NULL
 """
