@@ -32,6 +32,8 @@ from ticketbook.db.migrate import upgrade_to_head
 from ticketbook.domain.enums import BookingStatus
 from ticketbook.ops.doctor import diagnose
 from ticketbook.ops.queries import CONSERVATION_SQL
+from ticketbook.seating.demo_layouts import stadium
+from ticketbook.seating.service import store_and_seat
 
 BENCH_DATABASE = "ticketbook_bench"
 
@@ -303,6 +305,78 @@ async def _booking_round(
         _emit(raw.summary(**await _inventory(url)), results)
 
 
+async def _seated_round(
+    url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]]
+) -> None:
+    """Best available 2 seats together in the seated demo concert's zones, until they sell
+    out, through HTTP and then as raw SQL of the same allocation."""
+    await _reseed(url)
+    catalog, fans = await _fans(url, target, options.booking_clients, options)
+    recorder = await scenarios.seated(
+        target, catalog, fans, options.booking_clients, options.duration_s
+    )
+    _emit(recorder.summary(**fans.summary(), **await _inventory(url)), results)
+    await _reseed(url)
+    catalog = await _catalog(url)
+    await _settle_database(url)
+    raw = await scenarios.raw_sql(
+        url,
+        catalog.seated_tier_ids,
+        options.booking_clients,
+        options.workers * options.pool_size,
+        options.duration_s,
+        "raw-sql-seated",
+        options.payment_success_rate,
+        replace(target.cpu, app_pid=None) if target.cpu else None,
+        quantity=scenarios.SEATED_GROUP,
+        seated=True,
+    )
+    _emit(raw.summary(**await _inventory(url)), results)
+    concert_id = await _stadium_concert(url)
+    await _settle_database(url)
+    polling, size = await scenarios.seat_states(
+        target, concert_id, options.browse_clients, options.duration_s, "seat-states@60000"
+    )
+    _emit(polling.summary(body_bytes=size), results)
+
+
+STADIUM_SEATS = 60_000
+
+
+async def _stadium_concert(url: str) -> str:
+    """A concert seated on a 60,000-seat stadium, a tenth of its seats sold."""
+    layout = stadium(STADIUM_SEATS)
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            concert_id = await conn.fetchval(
+                "INSERT INTO concerts (name, artist, venue, starts_at)"
+                " VALUES ('Stadium night', 'The Benchmarks', 'Bench Stadium',"
+                " now() + interval '30 days') RETURNING id"
+            )
+            await store_and_seat(
+                conn, concert_id, layout, {z.key: 5000 for z in layout.zones}, "USD"
+            )
+            await conn.execute(
+                "WITH guest AS (INSERT INTO users DEFAULT VALUES RETURNING id),"
+                " sold AS (SELECT s.ordinal, s.code, s.tier_id FROM concert_seats s"
+                "  WHERE s.concert_id = $1 AND s.ordinal % 10 = 0),"
+                " booked AS (INSERT INTO bookings (user_id, concert_id, tier_id, quantity,"
+                "  unit_price_cents, total_cents, currency, status, hold_expires_at, seats)"
+                "  SELECT guest.id, $1, sold.tier_id, 1, 5000, 5000, 'USD', 'CONFIRMED',"
+                "  now(), ARRAY[sold.code] FROM guest, sold RETURNING id, seats[1] AS code),"
+                " stock AS (UPDATE tier_stock k SET available = available - n.sold"
+                "  FROM (SELECT tier_id, count(*)::int AS sold FROM sold GROUP BY tier_id) n"
+                "  WHERE k.tier_id = n.tier_id)"
+                " UPDATE concert_seats s SET booking_id = b.id FROM booked b"
+                " WHERE s.concert_id = $1 AND s.code = b.code",
+                concert_id,
+            )
+    finally:
+        await conn.close()
+    return str(concert_id)
+
+
 async def _realistic_round(
     url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]]
 ) -> None:
@@ -417,6 +491,12 @@ def summary_table(results: list[dict[str, Any]]) -> str:
                 f"{name} vs small database: p50 {other['p50_ms'] / small['p50_ms']:.2f} x, "
                 f"p90 {other['p90_ms'] / small['p90_ms']:.2f} x"
             )
+    for name, polled in by_name.items():
+        if polled.get("body_bytes"):
+            ratios.append(
+                f"{name}: {polled['body_bytes']} bytes an answer, p50 {polled['p50_ms']} ms,"
+                f" p99 {polled['p99_ms']} ms"
+            )
     if "browse" in by_name:
         ratios.append(f"browse p99: {by_name['browse']['p99_ms']} ms")
     return "\n".join([*lines, "", *ratios])
@@ -460,6 +540,7 @@ async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list
         )
         _emit(recorder.summary(), results)
         await _booking_round(url, target, options, results)
+        await _seated_round(url, target, options, results)
         await _steady_round(url, target, options, results, f"hot-tier-steady@{many}")
         if options.rows:
             await _big_round(url, target, options, results)

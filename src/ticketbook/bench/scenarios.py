@@ -22,7 +22,8 @@ import orjson
 from ticketbook.bench.cpu import CpuProbe
 from ticketbook.bench.http import Connection, HttpError
 from ticketbook.bench.stats import Progress, Recorder
-from ticketbook.booking import queries
+from ticketbook.booking import queries, seat_queries
+from ticketbook.booking.service import MAX_CONTENDED_LOOKS
 from ticketbook.db.pool import StatelessConnection
 from ticketbook.domain.enums import BookingStatus, PaymentStatus, Role, TierType
 from ticketbook.ratelimit.limiter import NO_BUCKETS
@@ -42,6 +43,8 @@ class Catalog:
     concert_ids: list[str]
     tier_ids: list[str]
     hot_tier_id: str
+    # The seated demo concert's price zones (SEATED tiers): the `seated` scenario.
+    seated_tier_ids: list[str]
 
 
 async def load_catalog(conn: asyncpg.Connection) -> Catalog:
@@ -60,6 +63,7 @@ async def load_catalog(conn: asyncpg.Connection) -> Catalog:
         concert_ids=sorted({str(r["concert_id"]) for r in rows}),
         tier_ids=[str(r["id"]) for r in unseated],
         hot_tier_id=str(hot["id"]),
+        seated_tier_ids=[str(r["id"]) for r in rows if r["tier_type"] == TierType.SEATED],
     )
 
 
@@ -189,11 +193,13 @@ async def browse(target: Target, catalog: Catalog, clients: int, duration_s: flo
     return await _run_clients(target, "browse", clients, duration_s, client)
 
 
-def _booking_call(conn: Connection, token: str, tier_id: str) -> Awaitable[tuple[int, bytes]]:
+def _booking_call(
+    conn: Connection, token: str, tier_id: str, quantity: int = 1
+) -> Awaitable[tuple[int, bytes]]:
     return conn.request(
         "POST",
         "/api/bookings",
-        {"ticketTierId": tier_id, "quantity": 1},
+        {"ticketTierId": tier_id, "quantity": quantity},
         {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
     )
 
@@ -203,10 +209,17 @@ FAN_REFUSED = ("TICKET_LIMIT_REACHED", "RATE_LIMITED")
 
 
 async def _book(
-    target: Target, fans: Fans, tier_ids: list[str], clients: int, duration_s: float, name: str
+    target: Target,
+    fans: Fans,
+    tier_ids: list[str],
+    clients: int,
+    duration_s: float,
+    name: str,
+    quantity: int = 1,
 ) -> Recorder:
-    """Each client books one ticket at a time in a random tier it has not seen run out, as
-    a fresh fan every BOOKINGS_PER_FAN bookings or when its fan is refused."""
+    """Each client books ``quantity`` tickets at a time in a random tier it has not seen
+    run out, as a fresh fan every BOOKINGS_PER_FAN tickets or when its fan is refused."""
+    per_fan = max(1, BOOKINGS_PER_FAN // quantity)
 
     async def client(i: int, conn: Connection, rec: Recorder, deadline: float) -> None:
         rng = random.Random(i)
@@ -214,11 +227,11 @@ async def _book(
         fan, booked = fans.take(), 0
         while fan and tiers and time.perf_counter() < deadline:
             tier = rng.choice(tiers)
-            status, code = await _timed(rec, _booking_call(conn, fan[1], tier))
+            status, code = await _timed(rec, _booking_call(conn, fan[1], tier, quantity))
             booked += 1
             if status == 409 and code not in FAN_REFUSED:
-                tiers.remove(tier)  # sold out, or all held by payments in flight
-            if booked == BOOKINGS_PER_FAN or status == 429 or code in FAN_REFUSED:
+                tiers.remove(tier)  # sold out, not together, or all held by payments
+            if booked == per_fan or status == 429 or code in FAN_REFUSED:
                 fan, booked = fans.take(), 0
 
     return await _run_clients(target, name, clients, duration_s, client)
@@ -244,6 +257,38 @@ async def spread(
     return await _book(target, fans, catalog.tier_ids, clients, duration_s, "spread")
 
 
+# The `seated` scenario's group: best available, this many side by side.
+SEATED_GROUP = 2
+
+
+async def seated(
+    target: Target, catalog: Catalog, fans: Fans, clients: int, duration_s: float
+) -> Recorder:
+    """Best available SEATED_GROUP seats together in a random zone of the seated concert."""
+    return await _book(
+        target, fans, catalog.seated_tier_ids, clients, duration_s, "seated", SEATED_GROUP
+    )
+
+
+async def seat_states(
+    target: Target, concert_id: str, clients: int, duration_s: float, name: str
+) -> tuple[Recorder, int]:
+    """Open seat maps polling a concert's seat states; and how many bytes one answer is."""
+    path = f"/api/concerts/{concert_id}/seats/states"
+    probe = Connection(target.host, target.port)
+    try:
+        status, body = await probe.request("GET", path)
+    finally:
+        await probe.close()
+    assert status == 200, status
+
+    async def client(i: int, conn: Connection, rec: Recorder, deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            await _timed(rec, conn.request("GET", path))
+
+    return await _run_clients(target, name, clients, duration_s, client), len(body)
+
+
 async def my_bookings(
     target: Target, guests: list[tuple[str, str]], clients: int, duration_s: float, name: str
 ) -> Recorder:
@@ -265,8 +310,12 @@ async def raw_sql(
     name: str,
     success_rate: float = 0.8,
     cpu: CpuProbe | None = None,
+    quantity: int = 1,
+    seated: bool = False,
 ) -> Recorder:
-    """The same hold and settle statements the app runs, sent straight from asyncpg."""
+    """The same hold and settle statements the app runs, sent straight from asyncpg (for
+    ``seated`` tiers the best-available hold, looked at again when contended, as the engine
+    does)."""
     pool = await asyncpg.create_pool(
         database_url, min_size=pool_size, max_size=pool_size, connection_class=StatelessConnection
     )
@@ -311,7 +360,7 @@ async def raw_sql(
                 started = time.perf_counter()
                 arguments = (
                     tier,
-                    1,
+                    quantity,
                     user_ids[i],
                     uuid.uuid4(),
                     "raw",
@@ -323,9 +372,12 @@ async def raw_sql(
                 # The app counts each booking in its fan's rate-limit bucket inside the
                 # hold; so does the baseline (with a limit it never reaches).
                 bucket = ([f"booking:account:{user_ids[i]}"], [60], [RAW_SQL_RATE_LIMIT])
-                async with pool.acquire() as conn:
-                    row = await conn.fetchrow(queries.HOLD_SQL, *arguments, *bucket)
-                if row["contended"]:
+                if seated:
+                    row = await _raw_seated_hold(pool, arguments, bucket)
+                else:
+                    async with pool.acquire() as conn:
+                        row = await conn.fetchrow(queries.HOLD_SQL, *arguments, *bucket)
+                if row["contended"] and not seated:
                     # A split tier with every slot locked: the engine's second statement.
                     async with pool.acquire() as conn:
                         row = await conn.fetchrow(
@@ -358,6 +410,21 @@ async def raw_sql(
         return recorder
     finally:
         await pool.close()
+
+
+async def _raw_seated_hold(
+    pool: asyncpg.Pool, arguments: tuple[Any, ...], bucket: tuple[Any, ...]
+) -> asyncpg.Record:
+    """The best-available hold, again at once while every fitting block is locked."""
+    for _ in range(MAX_CONTENDED_LOOKS + 1):
+        async with pool.acquire() as conn:
+            row: asyncpg.Record = await conn.fetchrow(
+                seat_queries.BEST_HOLD_SQL, *arguments, *bucket, None
+            )
+        if row["refusal"] != queries.CONTENDED:
+            break
+        bucket = NO_BUCKETS.arguments()
+    return row
 
 
 def inventory_check(report_lines: list[str], violations: int, tiers: list[Any]) -> dict[str, Any]:

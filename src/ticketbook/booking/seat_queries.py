@@ -13,8 +13,8 @@ from ticketbook.booking.outcomes import BookingOutcome as Outcome
 from ticketbook.booking.queries import CONTENDED, hold_statement
 from ticketbook.domain.enums import BookingStatus
 
-# How many of the best blocks a best-available hold tries to lock at once. Holds skip seats
-# other holds have locked, so concurrent holds for the same zone end up in different blocks
+# How many of the best blocks a best-available hold tries, best first, until one has every
+# seat free and unlocked: concurrent holds for the same zone end up in different blocks
 # instead of queueing for the best one.
 CANDIDATE_BLOCKS = 16
 
@@ -68,60 +68,50 @@ NAMED_TAKEN_SEATS = (
 )
 
 # Best available ($2 seats side by side in the zone, or in its section $13 text, or NULL):
-#   free        the zone's free seats as this statement's snapshot sees them, each with the
-#               run of side-by-side free seats it is in (position minus its rank in the row
-#               is the same along a run);
-#   placed      every block of $2 seats inside a run, by its first seat, with what it would
-#               leave free on either side within the run;
+#   placed      the zone's free seats as this statement's snapshot sees them, each as the
+#               first seat of a block of $2 side by side (if the seats after it are free),
+#               and whether that block would leave a single free seat alone beside it;
 #   candidates  the best CANDIDATE_BLOCKS blocks: first those that leave no single seat
 #               alone, then closest to the stage (mean distance of the block's seats);
-#   locked      their seats, locked unless another hold has them (SKIP LOCKED: never a
-#               wait), each re-checked as it is now (a seat taken since the snapshot drops out);
-#   chosen      the seats of the best candidate whose every seat got locked.
+#   block       tb_lock_block (migration 0006) locks the seats of the first candidate whose
+#               every seat is free now and not locked by another hold (SKIP LOCKED: never a
+#               wait; a seat taken since the snapshot counts as missing);
+#   chosen      those seats.
 BEST_TAKE = (
     f"""
-), free AS (
-    SELECT s.ordinal, s.row_no, s.position, s.distance,
-           s.position - row_number() OVER (PARTITION BY s.row_no ORDER BY s.position) AS run
+), placed AS (
+    -- In one pass over the zone's free seats in seat order: a block starts at each free
+    -- seat that has $2 - 1 free seats right after it; lag and lead say whether the seats
+    -- beside the block are free (the neighbour's position is one off) and whether the one
+    -- beyond that is, i.e. whether the block would leave a single seat alone.
+    SELECT s.row_no, s.position AS first,
+           count(*) OVER block AS seats, avg(s.distance) OVER block AS distance,
+           (lag(s.position) OVER seat_order = s.position - 1
+            AND lag(s.position, 2) OVER seat_order IS DISTINCT FROM s.position - 2)
+           OR (lead(s.position, $2) OVER seat_order = s.position + $2
+               AND lead(s.position, $2 + 1) OVER seat_order IS DISTINCT FROM s.position + $2 + 1)
+           AS leaves_one
       FROM concert_seats s
      WHERE s.tier_id = $1 AND s.booking_id IS NULL AND ($13::text IS NULL OR s.section = $13)
        AND EXISTS (SELECT FROM allowed)
-), placed AS (
-    SELECT row_no, position AS first, count(*) OVER block AS seats,
-           avg(distance) OVER block AS distance,
-           position - min(position) OVER whole_run AS free_before,
-           max(position) OVER whole_run - position - ($2 - 1) AS free_after
-      FROM free
-    WINDOW whole_run AS (PARTITION BY row_no, run),
-           block AS (PARTITION BY row_no, run ORDER BY position
-                     ROWS BETWEEN CURRENT ROW AND $2 - 1 FOLLOWING)
+    WINDOW seat_order AS (PARTITION BY s.row_no ORDER BY s.position),
+           block AS (seat_order RANGE BETWEEN CURRENT ROW AND $2 - 1 FOLLOWING)
 ), candidates AS (
     SELECT row_no, first,
-           row_number() OVER (ORDER BY (free_before = 1 OR free_after = 1), distance, row_no,
-                              first) AS rank
+           row_number() OVER (ORDER BY coalesce(leaves_one, false), distance, row_no, first)
+           AS rank
       FROM placed
      WHERE seats = $2
      ORDER BY rank
      LIMIT {CANDIDATE_BLOCKS}
-), locked AS (
-    SELECT s.ordinal, s.code, s.row_no, s.position
-      FROM concert_seats s
-     WHERE s.tier_id = $1 AND s.booking_id IS NULL
-       AND EXISTS (SELECT FROM candidates c WHERE c.row_no = s.row_no
-                      AND s.position BETWEEN c.first AND c.first + $2 - 1)
-     ORDER BY s.ordinal
-       FOR UPDATE SKIP LOCKED
-), chosen_block AS (
-    SELECT c.row_no, c.first
-      FROM candidates c
-     WHERE (SELECT count(*) FROM locked l WHERE l.row_no = c.row_no
-               AND l.position BETWEEN c.first AND c.first + $2 - 1) = $2
-     ORDER BY c.rank
-     LIMIT 1
+), block AS (
+    -- Volatile: run once (the CTE is not inlined), after the candidates are known.
+    SELECT tb_lock_block($1, $2, ARRAY(SELECT row_no FROM candidates ORDER BY rank),
+                         ARRAY(SELECT first FROM candidates ORDER BY rank)) AS ordinals
 ), chosen AS (
-    SELECT l.ordinal, l.code
-      FROM locked l JOIN chosen_block b ON b.row_no = l.row_no
-                   AND l.position BETWEEN b.first AND b.first + $2 - 1"""
+    SELECT s.ordinal, s.code
+      FROM concert_seats s, block
+     WHERE s.concert_id = (SELECT concert_id FROM allowed) AND s.ordinal = ANY (block.ordinals)"""
     + _STOCK_TAKE
 )
 
@@ -138,8 +128,9 @@ _CLAIM = """
 ), claimed AS (
     UPDATE concert_seats s
        SET booking_id = b.id
-      FROM booking b, chosen c
-     WHERE s.concert_id = b.concert_id AND s.ordinal = c.ordinal
+      FROM booking b
+     WHERE s.concert_id = b.concert_id
+       AND s.ordinal = ANY (ARRAY(SELECT ordinal FROM chosen))
 """
 _SEATS = "(SELECT array_agg(code ORDER BY ordinal) FROM chosen)"
 

@@ -8,6 +8,7 @@ was ever made for those seats: a seat that was sold keeps its identity for good.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
@@ -309,11 +310,23 @@ _states_cache: dict[uuid.UUID, SeatStates] = {}
 
 
 async def seat_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
-    """Every seat's state in ordinal order, encoded; NotFound for a concert without seats."""
-    now = time.monotonic()
+    """Every seat's state in ordinal order, encoded; NotFound for a concert without seats.
+    One read per concert at a time in a process: the maps that ask meanwhile share it."""
     cached = _states_cache.get(concert_id)
-    if cached is not None and now - cached.read_at < STATES_FRESH_S:
+    if cached is not None and time.monotonic() - cached.read_at < STATES_FRESH_S:
         return cached
+    reading = _states_reads.get(concert_id)
+    if reading is None:
+        reading = asyncio.ensure_future(_read_states(db, concert_id))
+        _states_reads[concert_id] = reading
+        reading.add_done_callback(lambda _: _states_reads.pop(concert_id, None))
+    return await asyncio.shield(reading)
+
+
+_states_reads: dict[uuid.UUID, asyncio.Future[SeatStates]] = {}
+
+
+async def _read_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
     row = await db.fetchrow(seat_queries.SEAT_STATES_SQL, concert_id)
     if row is None:
         raise NotFound("Concert not found")
@@ -323,7 +336,7 @@ async def seat_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
         encode_states(row["states"].encode().translate(DIGIT_TO_STATE)),
         len(row["states"]),
         row["layout_version"],
-        now,
+        time.monotonic(),
     )
     if len(_states_cache) > MAX_CACHED:
         _states_cache.clear()

@@ -58,6 +58,34 @@ END
 $$
 """
 
+# Best available: lock the first of the candidate blocks (row, first position, in rank order)
+# whose every seat is free and not locked by another statement, and return its seats'
+# ordinals (NULL when none). Only that block's seats stay locked, plus the few of a block it
+# could not complete: a hold never takes more than it may use, so concurrent holds in one zone
+# go to different blocks instead of finding all of theirs locked.
+LOCK_BLOCK = """
+CREATE FUNCTION tb_lock_block(p_tier uuid, p_seats integer, p_rows integer[],
+                              p_firsts integer[]) RETURNS integer[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    got integer[];
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_rows), 0) LOOP
+        SELECT array_agg(ordinal ORDER BY ordinal) INTO got
+          FROM (SELECT s.ordinal FROM concert_seats s
+                 WHERE s.tier_id = p_tier AND s.booking_id IS NULL AND s.row_no = p_rows[i]
+                   AND s.position BETWEEN p_firsts[i] AND p_firsts[i] + p_seats - 1
+                 ORDER BY s.ordinal
+                   FOR UPDATE SKIP LOCKED) block;
+        IF cardinality(got) = p_seats THEN
+            RETURN got;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$
+"""
+
 GUARD_LIVE_HOLDER = """
 CREATE FUNCTION tb_guard_live_holder() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -206,6 +234,7 @@ def upgrade() -> None:
         " FOR EACH ROW WHEN (OLD.booking_id IS NOT NULL AND NEW.booking_id IS NOT NULL"
         " AND NEW.booking_id <> OLD.booking_id) EXECUTE FUNCTION tb_guard_seat_holder()"
     )
+    op.execute(LOCK_BLOCK)
     op.execute(GUARD_LIVE_HOLDER)
     op.execute(
         "CREATE TRIGGER tb_guard_live_holder AFTER UPDATE OF status ON bookings"
@@ -217,6 +246,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER tb_guard_live_holder ON bookings")
     op.execute("DROP FUNCTION tb_guard_live_holder()")
+    op.execute("DROP FUNCTION tb_lock_block(uuid, integer, integer[], integer[])")
     op.drop_table("concert_seats")
     op.execute("DROP FUNCTION tb_guard_seat_holder()")
     op.execute(
