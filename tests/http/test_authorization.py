@@ -31,6 +31,7 @@ BOOKING_FIELDS = {
     "idempotencyKey",
     "paymentStatus",
     "updatedAt",
+    "seats",
 }
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 

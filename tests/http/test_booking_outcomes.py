@@ -8,6 +8,7 @@ need declines, expiry or a payment in flight start an app of their own.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,15 @@ import pytest
 from tests.http.conftest import AppFactory
 from tests.support.api import book, new_guest
 from tests.support.inprocess import InProcessApp
-from tests.support.inventory import execute, make_concert, set_available, tier_counts
-from tests.support.pages import booking_form, post_form, text, title
+from tests.support.inventory import (
+    execute,
+    fetch,
+    fetchval,
+    make_concert,
+    set_available,
+    tier_counts,
+)
+from tests.support.pages import Form, booking_form, forms, post_form, text, title
 from tests.support.seating import seated_concert
 from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import BookingOutcome
@@ -396,6 +404,137 @@ def test_page_in_progress(start_app: AppFactory, db_url: str) -> None:
     assert (result.status_code, outcome_panel(result)) == (409, "in-progress")
     assert title(result.text).startswith("Still processing")
     assert tier_counts(db_url, tier)["available"] == 5
+
+
+# --- the pages, reserved seats ------------------------------------------------------------
+
+
+def seat_form(client: httpx.Client, concert: dict[str, Any]) -> Form:
+    """The seat map's selection form (the map's script fills in its tier and seats)."""
+    html = client.get(f"/concerts/{concert['id']}").text
+    [form] = [f for f in forms(html) if "primary" in f.data and not f.options]
+    return form
+
+
+def best_available_form(client: httpx.Client, concert: dict[str, Any]) -> Form:
+    html = client.get(f"/concerts/{concert['id']}").text
+    [form] = [f for f in forms(html) if "section" in f.options]
+    return form
+
+
+def book_seats_on_page(
+    client: httpx.Client, concert: dict[str, Any], tier_id: str, codes: list[str]
+) -> httpx.Response:
+    form = seat_form(client, concert)
+    return client.post(form.action, data={**form.filled(tier_id=str(tier_id)), "seat": codes})
+
+
+def booked_seats(url: str, concert: dict[str, Any]) -> set[str]:
+    rows = fetch(
+        url,
+        "SELECT code FROM concert_seats WHERE concert_id = $1 AND booking_id IS NOT NULL",
+        uuid.UUID(concert["id"]),
+    )
+    return {r["code"] for r in rows}
+
+
+def test_page_seat_taken(
+    client: httpx.Client, shared_app: InProcessApp, shared_db: str, tmp_path: Path
+) -> None:
+    concert = seated_concert(shared_db, tmp_path, section_block(2, 6))
+    tier = concert["zones"]["standard"]
+    assert outcome_panel(book_seats_on_page(client, concert, tier, ["S:A:3"])) == "confirmed"
+    with shared_app.client() as other:
+        result = book_seats_on_page(other, concert, tier, ["S:A:3", "S:A:4"])
+    assert (result.status_code, outcome_panel(result)) == (409, "seat-taken")
+    assert title(result.text).startswith("Seats just taken")
+    page = text(result.text)
+    assert "Section S, row A, seat 3 was just booked by another fan." in page
+    # The nearest block of two free seats first, as a one-click form.
+    assert "Book Section S, row A, seats 4 and 5 · $100.00" in page
+    assert booked_seats(shared_db, concert) == {"S:A:3"}
+
+
+def test_page_not_together(
+    client: httpx.Client, shared_app: InProcessApp, shared_db: str, tmp_path: Path
+) -> None:
+    concert = seated_concert(shared_db, tmp_path, section_block(1, 5))
+    tier = concert["zones"]["standard"]
+    assert outcome_panel(book_seats_on_page(client, concert, tier, ["S:A:2", "S:A:4"])) == (
+        "confirmed"
+    )
+    with shared_app.client() as other:
+        result = post_form(other, best_available_form(other, concert), quantity="2")
+    assert (result.status_code, outcome_panel(result)) == (409, "not-together")
+    assert title(result.text).startswith("Not enough seats together")
+    assert (
+        "There aren't 2 Standard seats side by side free right now, though 3 are free apart."
+        in (text(result.text))
+    )
+
+
+def test_page_unknown_seat(client: httpx.Client, shared_db: str, tmp_path: Path) -> None:
+    concert = seated_concert(shared_db, tmp_path, section_block(1, 5))
+    result = book_seats_on_page(client, concert, concert["zones"]["standard"], ["S:A:9"])
+    assert (result.status_code, outcome_panel(result)) == (404, "unknown-seat")
+    assert title(result.text).startswith("Seat not found")
+    assert "That seat is not a Standard seat of this concert" in text(result.text)
+    assert booked_seats(shared_db, concert) == set()
+
+
+def test_page_not_seated(client: httpx.Client, shared_db: str, tmp_path: Path) -> None:
+    concert = seated_concert(shared_db, tmp_path, section_block(1, 5))
+    result = book_seats_on_page(client, concert, concert["tiers"]["GA"], ["S:A:1"])
+    assert (result.status_code, outcome_panel(result)) == (409, "not-seated")
+    assert title(result.text).startswith("No seats in this tier")
+    # The standing tickets themselves can still be booked, without seats.
+    [offer] = [f for f in forms(result.text) if f.fields.get("tier_id") == concert["tiers"]["GA"]]
+    assert offer.fields["quantity"] == "1" and "seat" not in offer.fields
+    assert outcome_panel(post_form(client, offer)) == "confirmed"
+
+
+def stuck_seat_hold(url: str, tier_id: str, code: str) -> None:
+    """One seat held by a payment whose process died an hour ago (as `stuck_hold`)."""
+    tier = uuid.UUID(str(tier_id))
+    booking = fetchval(
+        url,
+        "WITH guest AS (INSERT INTO users DEFAULT VALUES RETURNING id)"
+        " INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,"
+        " total_cents, currency, status, hold_expires_at, created_at)"
+        " SELECT guest.id, t.concert_id, t.id, 1, t.price_cents, t.price_cents, t.currency,"
+        " 'PENDING', now() + interval '5 minutes', now() - interval '1 hour'"
+        " FROM ticket_tiers t, guest WHERE t.id = $1 RETURNING id",
+        tier,
+    )
+    execute(
+        url,
+        "UPDATE concert_seats SET booking_id = $3 WHERE tier_id = $1 AND code = $2",
+        tier,
+        code,
+        booking,
+    )
+    execute(url, "UPDATE tier_stock SET available = available - 1 WHERE tier_id = $1", tier)
+
+
+def test_page_all_held_seats_may_come_back(
+    client: httpx.Client, shared_db: str, tmp_path: Path
+) -> None:
+    concert = seated_concert(shared_db, tmp_path, section_block(1, 6))
+    tier = concert["zones"]["standard"]
+    stuck_seat_hold(shared_db, tier, "S:A:2")
+    result = book_seats_on_page(client, concert, tier, ["S:A:2", "S:A:3"])
+    assert (result.status_code, outcome_panel(result)) == (409, "all-held")
+    assert title(result.text).startswith("Tickets held right now")
+    page = text(result.text)
+    assert "Section S, row A, seat 2 is held for fans whose payments are going through" in page
+    assert "its seats come back on sale shortly" in page
+    assert int(result.headers["Retry-After"]) >= 250
+    # The same seats again (a new key), or free seats nearby.
+    assert "Try these seats again" in page and re.search(
+        r'name="seat" value="S:A:2">\s*<input type="hidden" name="seat" value="S:A:3">', result.text
+    )
+    assert "Book Section S, row A, seats 3 and 4 · $100.00" in page
+    assert booked_seats(shared_db, concert) == {"S:A:2"}
 
 
 @pytest.mark.parametrize("outcome", list(BookingOutcome))

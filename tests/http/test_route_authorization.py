@@ -9,6 +9,7 @@ a browser sends them: "anonymous" has no cookie, "intruder" is another visitor's
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -22,7 +23,9 @@ from tests.support.api import book
 from tests.support.inprocess import InProcessApp, InProcessClient
 from tests.support.inventory import make_concert, snapshot
 from tests.support.pages import forms
+from tests.support.seating import seated_concert
 from ticketbook.app import build_app
+from ticketbook.seating.demo_layouts import section_block, section_block_document
 from ticketbook.settings import Settings
 
 # (method, path) of every route a production app serves; a mount is ("*", path).
@@ -41,6 +44,10 @@ def app_routes() -> set[Route]:
     return routes
 
 
+# Bodies for the organizers' seating routes: only who may send them is under test here.
+LAYOUT = section_block_document(1, 2)
+SEATING = {"layoutId": str(uuid.uuid4()), "pricesCents": {"standard": 100}}
+
 PUBLIC: dict[Route, str] = {
     ("GET", "/api/openapi.json"): "the API's description",
     ("GET", "/api/docs"): "the API's description",
@@ -51,6 +58,10 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/concerts/{concert_id}"): "the catalog",
     ("GET", "/api/concerts/{concert_id}/availability"): "the catalog's live counts",
     ("GET", "/api/concerts/{concert_id}/events"): "live availability of the catalog",
+    ("GET", "/api/concerts/{concert_id}/seating"): "the catalog's seat maps",
+    ("GET", "/api/concerts/{concert_id}/seats/states"): "the catalog's seat maps: free or not",
+    ("GET", "/api/layouts/{layout_id}"): "the catalog's seat maps",
+    ("GET", "/concerts/{concert_id}/seat-states"): "the catalog's seat maps: free or not",
     ("POST", "/api/auth/guest"): "how a visitor gets an identity",
     ("POST", "/api/auth/register"): "how a visitor gets an account",
     ("POST", "/api/auth/login"): "how an account signs in",
@@ -77,11 +88,17 @@ class Cast:
     organizer_concert_id: str
     organizer_1: dict[str, str]
     organizer_2: dict[str, str]
+    # A concert with reserved seats, and its layout, for the seat-map routes.
+    seated_concert_id: str
+    layout_id: str
 
 
 @pytest.fixture(scope="module")
-def cast(shared_app: InProcessApp, shared_db: str) -> Iterator[Cast]:
+def cast(
+    shared_app: InProcessApp, shared_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cast]:
     concert = make_concert(shared_db, {"GA": 50})
+    seated = seated_concert(shared_db, tmp_path_factory.mktemp("seats"), section_block(2, 3))
     with shared_app.client() as client:
         a_id, a = register(client)
         b_id, b = register(client)
@@ -103,6 +120,8 @@ def cast(shared_app: InProcessApp, shared_db: str) -> Iterator[Cast]:
         organizer_concert_id=created.json()["data"]["id"],
         organizer_1=organizer_1,
         organizer_2=organizer_2,
+        seated_concert_id=seated["id"],
+        layout_id=str(seated["layout_id"]),
     )
 
 
@@ -237,6 +256,30 @@ PROTECTED: dict[Route, Probe] = {
         after=_only_own_concerts,
     ),
     ("GET", "/api/organizer/concerts/{concert_id}/sales"): _sales("sales"),
+    ("POST", "/api/organizer/layouts"): Probe(
+        lambda client, cast: client.post("/api/organizer/layouts", json=LAYOUT),
+        401,
+        lambda client, cast: client.post("/api/organizer/layouts", json=LAYOUT, headers=cast.a),
+        403,
+    ),
+    ("PUT", "/api/organizer/layouts/{layout_id}"): Probe(
+        lambda client, cast: client.put(f"/api/organizer/layouts/{uuid.uuid4()}", json=LAYOUT),
+        401,
+        lambda client, cast: client.put(
+            f"/api/organizer/layouts/{uuid.uuid4()}", json=LAYOUT, headers=cast.a
+        ),
+        403,
+    ),
+    ("PUT", "/api/organizer/concerts/{concert_id}/seating"): Probe(
+        lambda client, cast: client.put(
+            f"/api/organizer/concerts/{cast.concert_id}/seating", json=SEATING
+        ),
+        401,
+        lambda client, cast: client.put(
+            f"/api/organizer/concerts/{cast.concert_id}/seating", json=SEATING, headers=cast.a
+        ),
+        403,
+    ),
     ("GET", "/api/organizer/concerts/{concert_id}/sales.csv"): _sales("sales.csv"),
     ("POST", "/concerts/{concert_id}/book"): _page_post(
         lambda cast: f"/concerts/{cast.concert_id}/book",
@@ -293,7 +336,9 @@ def test_every_route_is_classified() -> None:
 def _public_request(client: httpx.Client, route: Route, cast: Cast) -> tuple[int, str]:
     """(status, body text) of an anonymous call."""
     method, path = route
-    path = path.replace("{concert_id}", cast.concert_id)
+    seat_map = "seat" in path or "{layout_id}" in path
+    path = path.replace("{concert_id}", cast.seated_concert_id if seat_map else cast.concert_id)
+    path = path.replace("{layout_id}", cast.layout_id)
     if route == ("*", "/static"):
         method, path = "GET", "/static/app.css"
     if route == ("GET", "/api/concerts/{concert_id}/events"):

@@ -39,8 +39,8 @@ def wire_booking(status: str) -> dict[str, Any]:
 
 def with_new_fields(body: dict[str, Any], key: uuid.UUID) -> dict[str, Any]:
     """The answer as it replays now: a booking gains the contract's idempotencyKey,
-    paymentStatus and updatedAt (an old booking's creation time); "not enough tickets" is now
-    called SOLD_OUT."""
+    paymentStatus and updatedAt (an old booking's creation time) and `seats` (none: general
+    admission); "not enough tickets" is now called SOLD_OUT."""
     if "booking" not in body:
         # The brief's 409 for too few tickets now says SOLD_OUT (beside ALL_HELD).
         renamed = {"NOT_ENOUGH_TICKETS": "SOLD_OUT"}
@@ -51,6 +51,7 @@ def with_new_fields(body: dict[str, Any], key: uuid.UUID) -> dict[str, Any]:
         "idempotencyKey": str(key),
         "updatedAt": booking["createdAt"],
         "paymentStatus": payment[booking["status"]],
+        "seats": None,
     }
     return {**body, "booking": {**booking, **added}}
 

@@ -18,10 +18,10 @@ PRICE_CENTS = 5000
 
 def seated_concert(db_url: str, tmp_path: Path, layout: Layout) -> dict[str, Any]:
     """A concert with a GA tier and the layout's seats, every zone at PRICE_CENTS; its id,
-    tier ids (``tiers``) and seated tier ids by zone key (``zones``)."""
+    tier ids (``tiers``), seated tier ids by zone key (``zones``) and ``layout_id``."""
     concert = make_concert(db_url, {"GA": 10})
 
-    async def seat() -> None:
+    async def seat() -> uuid.UUID:
         async with open_services(
             app_settings(tmp_path), database_url=db_url, run_background_jobs=False
         ) as services:
@@ -37,11 +37,12 @@ def seated_concert(db_url: str, tmp_path: Path, layout: Layout) -> dict[str, Any
                 },
                 "USD",
             )
+            return stored.id
 
-    asyncio.run(seat())
+    layout_id = asyncio.run(seat())
     tiers = fetch(
         db_url,
         "SELECT zone, id FROM ticket_tiers WHERE concert_id = $1 AND zone IS NOT NULL",
         uuid.UUID(concert["id"]),
     )
-    return {**concert, "zones": {r["zone"]: r["id"] for r in tiers}}
+    return {**concert, "zones": {r["zone"]: r["id"] for r in tiers}, "layout_id": layout_id}

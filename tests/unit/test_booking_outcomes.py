@@ -59,6 +59,10 @@ EXPECTED_API = {
     BookingOutcome.IN_PROGRESS: (409, "REQUEST_IN_PROGRESS"),
     BookingOutcome.KEY_REUSED: (422, "IDEMPOTENCY_KEY_REUSED"),
     BookingOutcome.UNKNOWN_TIER: (404, "TIER_NOT_FOUND"),
+    BookingOutcome.SEAT_TAKEN: (409, "SEAT_TAKEN"),
+    BookingOutcome.NOT_TOGETHER: (409, "NOT_TOGETHER"),
+    BookingOutcome.UNKNOWN_SEAT: (404, "SEAT_NOT_FOUND"),
+    BookingOutcome.NOT_SEATED: (400, "NOT_SEATED"),
 }
 
 # What each panel says (a phrase only its outcome's panel has).
@@ -73,6 +77,10 @@ EXPECTED_PANEL = {
     BookingOutcome.IN_PROGRESS: (409, "Still processing"),
     BookingOutcome.KEY_REUSED: (409, "This form was already sent"),
     BookingOutcome.UNKNOWN_TIER: (404, "This ticket tier is gone"),
+    BookingOutcome.SEAT_TAKEN: (409, "just booked by another fan"),
+    BookingOutcome.NOT_TOGETHER: (409, "Not enough seats together"),
+    BookingOutcome.UNKNOWN_SEAT: (404, "Seat not found"),
+    BookingOutcome.NOT_SEATED: (409, "No seats to choose in this tier"),
 }
 
 

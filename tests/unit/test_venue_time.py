@@ -85,6 +85,7 @@ EXPECTED_DEMO_ZONES = {
     "Blue Note Hall, Chicago": "America/Chicago",
     "Red Rocks Amphitheatre, Colorado": "America/Denver",
     "Sydney Opera House": "Australia/Sydney",
+    "Harbour Hall, Boston": "America/New_York",
 }
 
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from ticketbook.booking.outcomes import BookingOutcome
-from ticketbook.domain.enums import BookingStatus
+from ticketbook.domain.enums import MAX_TICKETS_PER_BOOKING, BookingStatus
 from ticketbook.web import views
 from ticketbook.web.session import CSRF_FIELD
 
@@ -56,12 +56,15 @@ def _environment() -> Environment:
         csrf_field=CSRF_FIELD,
         new_key=lambda: str(uuid.uuid4()),
         tier_name=views.TIER_NAMES.get,
+        tier_title=views.tier_title,
+        describe_seats=views.describe_seats,
         tier_blurb=views.TIER_BLURBS.get,
         status_label=views.STATUS_LABELS.get,
         availability_labels=views.AVAILABILITY_LABELS,
         availability=views.availability,
         concert_availability=views.concert_availability,
         max_quantity=views.max_quantity,
+        max_per_booking=MAX_TICKETS_PER_BOOKING,
         has_started=views.has_started,
         left_share=views.left_share,
         poster_hue=views.poster_hue,

@@ -8,7 +8,9 @@ the same server-rendered HTML fragment, which the script puts in place.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +25,9 @@ from ticketbook.domain.errors import InvalidInput, NotFound
 from ticketbook.domain.schemas import Concert, TicketTier
 from ticketbook.http.deps import Services, client_address, parse_id
 from ticketbook.http.responses import json_response
+from ticketbook.seating import service as seating
 from ticketbook.services import AppServices
-from ticketbook.web import rendering, views
+from ticketbook.web import rendering, seat_pages, views
 from ticketbook.web.booking_panels import BookingPanel, booking_panel
 from ticketbook.web.session import (
     CSRF_FIELD,
@@ -100,29 +103,70 @@ async def _concert_list(request: Request, services: AppServices, *, home: bool) 
 
 
 @router.get("/concerts/{concert_id}")
-async def concert_page(concert_id: str, request: Request, services: Services) -> Response:
+async def concert_page(
+    concert_id: str, request: Request, services: Services, section: str | None = None
+) -> Response:
     session = await page_session(request, services)
     concert = await _concert(services, concert_id)
+    seats = await seat_pages.seating_view(services.catalog_db, concert, section)
     return render_page(
         request,
         services,
         session,
         "concert.html",
-        {"concert": concert, "on_sale": _on_sale(concert), "nav": "concerts"},
+        {"concert": concert, "on_sale": _on_sale(concert), "nav": "concerts", "seating": seats},
     )
 
 
-def _booking_input(form: FormData, concert: Concert) -> tuple[TicketTier, int, uuid.UUID]:
+@router.get("/concerts/{concert_id}/seat-states")
+async def seat_states(concert_id: str, request: Request, services: Services) -> Response:
+    """Every seat's state, 2 bits a seat (seating/states.py), for the map's script. It asks
+    often: an unchanged answer is a 304 on its ETag."""
+    states = await seating.seat_states(services.catalog_db, parse_id(concert_id, "Concert"))
+    digest = hashlib.blake2b(states.encoded, digest_size=12).hexdigest()
+    etag = f'"{states.layout_version}-{digest}"'
+    headers = {
+        "Cache-Control": "no-cache",
+        "ETag": etag,
+        "X-Seat-Count": str(states.count),
+        "X-Layout-Version": str(states.layout_version),
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(states.encoded, media_type="application/octet-stream", headers=headers)
+
+
+@dataclass(frozen=True)
+class BookingAsk:
+    """What a booking form asks for: a quantity of a tier, or (a seated tier) named seats, or
+    the best seats in one section."""
+
+    tier: TicketTier
+    quantity: int
+    key: uuid.UUID
+    seats: tuple[str, ...] = ()
+    section: str | None = None
+
+
+def _booking_input(form: FormData, concert: Concert) -> BookingAsk:
     tier = next((t for t in concert.ticket_tiers if str(t.id) == form.get("tier_id")), None)
     if tier is None:
         raise NotFound("That ticket tier isn't part of this concert.")
-    raw_quantity = form.get("quantity")
-    try:
-        quantity = int(raw_quantity) if isinstance(raw_quantity, str) else 0
-    except ValueError:
-        quantity = 0
-    if not 1 <= quantity <= MAX_TICKETS_PER_BOOKING:
-        raise InvalidInput(f"Choose between 1 and {MAX_TICKETS_PER_BOOKING} tickets.")
+    seats = tuple(s for s in form.getlist("seat") if isinstance(s, str) and s)
+    if seats:
+        quantity = len(seats)
+        if len(set(seats)) != quantity:
+            raise InvalidInput("The same seat is in this booking twice. Choose your seats again.")
+        if quantity > MAX_TICKETS_PER_BOOKING:
+            raise InvalidInput(f"Choose at most {MAX_TICKETS_PER_BOOKING} seats per booking.")
+    else:
+        raw_quantity = form.get("quantity")
+        try:
+            quantity = int(raw_quantity) if isinstance(raw_quantity, str) else 0
+        except ValueError:
+            quantity = 0
+        if not 1 <= quantity <= MAX_TICKETS_PER_BOOKING:
+            raise InvalidInput(f"Choose between 1 and {MAX_TICKETS_PER_BOOKING} tickets.")
     raw_key = form.get("idempotency_key")
     try:
         key = uuid.UUID(raw_key) if isinstance(raw_key, str) else None
@@ -130,16 +174,16 @@ def _booking_input(form: FormData, concert: Concert) -> tuple[TicketTier, int, u
         key = None
     if key is None:
         raise InvalidInput("This booking form is incomplete. Reload the page and try again.")
-    return tier, quantity, key
+    # "Any section" is the empty choice.
+    return BookingAsk(tier, quantity, key, seats, text_field(form, "section") or None)
 
 
 async def _book(
     request: Request,
     services: AppServices,
     session: PageSession,
-    tier_id: uuid.UUID,
-    quantity: int,
-    key: uuid.UUID,
+    ask: BookingAsk,
+    venue: seat_pages.VenueLayout | None,
 ) -> BookingPanel:
     """Book through the engine (its idempotency makes a resubmitted form replay the first
     answer). A resubmission that arrives while the first one is still paying waits for its
@@ -155,18 +199,25 @@ async def _book(
     delay = 0.05
     result = await services.engine.book(
         user_id=user_id,
-        tier_id=tier_id,
-        quantity=quantity,
-        key=key,
+        tier_id=ask.tier.id,
+        quantity=ask.quantity,
+        key=ask.key,
         address=client_address(request),
+        seats=ask.seats,
+        section=ask.section,
     )
     while result.outcome is BookingOutcome.IN_PROGRESS and loop.time() < deadline:
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
         result = await services.engine.stored_result(
-            user_id=user_id, tier_id=tier_id, quantity=quantity, key=key
+            user_id=user_id,
+            tier_id=ask.tier.id,
+            quantity=ask.quantity,
+            key=ask.key,
+            seats=ask.seats,
+            section=ask.section,
         )
-    return booking_panel(result)
+    return booking_panel(result, venue.name) if venue is not None else booking_panel(result)
 
 
 @router.post("/concerts/{concert_id}/book")
@@ -174,16 +225,26 @@ async def book(concert_id: str, request: Request, services: Services) -> Respons
     form = await request.form()
     session = await check_csrf(request, services, text_field(form, CSRF_FIELD))
     concert = await _concert(services, concert_id, primary=True)
-    tier, quantity, key = _booking_input(form, concert)
-    result = await _book(request, services, session, tier.id, quantity, key)
+    ask = _booking_input(form, concert)
+    venue = None
+    # The layout names the seats on the result and checks a seated request.
+    if concert.layout_id is not None and (ask.tier.zone or ask.seats or ask.section):
+        venue = await seat_pages.venue_layout(services.db, concert.layout_id)
+        seat_pages.check_seated_request(venue, ask.tier, ask.seats, ask.section)
+    result = await _book(request, services, session, ask, venue)
     # Read the concert again: the result shows the counts as they are now.
     concert = await catalog.get_concert(services.db, concert.id) or concert
-    tier = next((t for t in concert.ticket_tiers if t.id == tier.id), tier)
+    tier = next((t for t in concert.ticket_tiers if t.id == ask.tier.id), ask.tier)
+    section_name = venue.section_names.get(ask.section) if venue and ask.section else None
     context = {
         "concert": concert,
         "tier": tier,
-        "quantity": quantity,
+        "quantity": ask.quantity,
         "result": result,
+        # The seats or the section asked for, for the panel's "try again" forms.
+        "asked_seats": ask.seats,
+        "asked_section": ask.section,
+        "section_name": section_name,
         "ticket_cap": services.settings.limits.max_tickets_per_concert,
         "on_sale": _on_sale(concert),
         "nav": "concerts",
@@ -239,6 +300,7 @@ async def bookings(
         "bookings.html",
         {
             "bookings": mine,
+            "seat_names": await seat_pages.seat_names(services.catalog_db, mine),
             "just_cancelled": just_cancelled,
             # Right after registering or signing in: what moved from the guest, what stayed.
             "welcome": welcome_notice(services.signer, session, welcome),
@@ -257,7 +319,13 @@ async def cancel(booking_id: str, request: Request, services: Services) -> Respo
     )
     if wants_json(request):
         html = rendering.render(
-            "_booking.html", {"booking": booking, "session": session, "csrf_field": CSRF_FIELD}
+            "_booking.html",
+            {
+                "booking": booking,
+                "seat_names": await seat_pages.seat_names(services.catalog_db, [booking]),
+                "session": session,
+                "csrf_field": CSRF_FIELD,
+            },
         )
         reference = views.reference(booking.id)
         message = f"Booking {reference} is cancelled. Its tickets are back on sale."

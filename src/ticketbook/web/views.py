@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Literal
@@ -142,6 +144,49 @@ def long_venue_time(moment: datetime, zone: str | None) -> str:
 def has_started(moment: datetime) -> bool:
     """A concert starting at ``moment`` has begun: it is off sale and can't be cancelled."""
     return moment <= datetime.now(UTC)
+
+
+def tier_title(tier: TicketTier) -> str:
+    """A tier's name on the pages: a seated tier is named by its price zone ("Premium")."""
+    if tier.tier_type is TierType.SEATED and tier.zone_name:
+        return tier.zone_name
+    return TIER_NAMES[tier.tier_type]
+
+
+@dataclass(frozen=True)
+class SeatName:
+    """A seat as a fan reads it: its section's name, its row and its seat label."""
+
+    section: str
+    row: str
+    seat: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.section}, row {self.row}, seat {self.seat}"
+
+    @classmethod
+    def of_code(cls, code: str) -> SeatName:
+        """From the code alone ("SC:F:12"), where the layout isn't at hand: the section's key
+        stands for its name."""
+        section, _, rest = code.partition(":")
+        row, _, seat = rest.partition(":")
+        return cls(section, row, seat)
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def describe_seats(seats: Sequence[SeatName]) -> str:
+    """Seats in one phrase, row by row: "Stalls Centre, row F, seats 11 and 12"."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for seat in seats:
+        groups.setdefault((seat.section, seat.row), []).append(seat.seat)
+    return "; ".join(
+        f"{section}, row {row}, {'seat' if len(labels) == 1 else 'seats'} {_and(labels)}"
+        for (section, row), labels in groups.items()
+    )
 
 
 def max_quantity(tier: TicketTier) -> int:

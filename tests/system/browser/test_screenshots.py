@@ -140,7 +140,7 @@ def test_screenshots(
 ) -> None:
     page = new_context(viewport=viewport, device_scale_factor=1).new_page()
     page.goto("/")
-    expect(page.locator(".concert-card")).to_have_count(7)
+    expect(page.locator(".concert-card")).to_have_count(8)
     expect(page.locator(".badge--selling-fast")).to_have_count(1)
     expect(page.locator(".concert-card .badge--sold-out")).to_have_count(1)
     shoot(page, screenshots, f"{device}-concerts", full_page=device == "desktop")

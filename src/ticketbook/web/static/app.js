@@ -112,14 +112,25 @@
     if (!article || !("EventSource" in window) || stream) return;
     stream = new EventSource(article.dataset.liveUrl);
     stream.addEventListener("availability", function (event) {
+      var data;
       try {
-        var data = JSON.parse(event.data);
-        applyCount(data.tierId, data.availableQuantity);
+        data = JSON.parse(event.data);
       } catch (err) {
-        /* a malformed event changes nothing */
+        return; /* a malformed event changes nothing */
       }
+      applyCount(data.tierId, data.availableQuantity);
+      // The seat map (seatpicker.js) reloads its seats' states when its tiers change.
+      document.dispatchEvent(new CustomEvent("tb:availability", { detail: data }));
     });
-    stream.addEventListener("open", function () { article.dataset.live = "open"; });
+    stream.addEventListener("open", function () {
+      article.dataset.live = "open";
+      document.dispatchEvent(new CustomEvent("tb:live", { detail: { open: true } }));
+    });
+    stream.addEventListener("error", function () {
+      // EventSource reconnects by itself; meanwhile nothing is live.
+      article.dataset.live = "reconnecting";
+      document.dispatchEvent(new CustomEvent("tb:live", { detail: { open: false } }));
+    });
   }
   function closeStream() {
     if (stream) { stream.close(); stream = null; }
@@ -157,17 +168,24 @@
     });
   }
 
+  /* A booking form lives in a tier card, or in another scope (.js-book-scope: the seat
+     selection, best available) whose main form is marked data-primary. The answer goes in
+     the scope's result slot, or replaces the result the form was in. */
   function submitBooking(form) {
     if (form.dataset.busy === "1") return;
     var card = form.closest(".tier-card");
-    var slot = form.closest(".js-result") || (card && card.querySelector(".js-result"));
+    var scope = card || form.closest(".js-book-scope");
+    var slot = form.closest(".js-result") || (scope && scope.querySelector(".js-result"));
     var button = form.querySelector(".js-book-button");
-    var tierForm = card ? card.querySelector("form.book-form") : null;
+    var tierForm = card ? card.querySelector("form.book-form")
+      : scope ? scope.querySelector("form[data-primary]") : null;
     form.dataset.busy = "1";
     setBusy(button, true, "Booking\u2026");
 
+    var answered = {};
     post(form).then(function (answer) {
       var data = answer.data || {};
+      answered = data;
       if (slot) slot.innerHTML = data.html || messageHtml("That didn't go through", data.message || "Please try again.");
       // A final answer used this form's key: the next press is a new booking. An answer
       // still in progress (or none at all, below) keeps it, so pressing again is safe.
@@ -182,10 +200,12 @@
       form.dataset.busy = "0";
       if (document.body.contains(button)) {
         setBusy(button, false, button.dataset.label);
-        if (tierForm === form) syncForm(form, Number(card.dataset.available));
+        if (card && tierForm === form) syncForm(form, Number(card.dataset.available));
       }
       var result = slot && slot.querySelector(".result");
       if (result && (!document.body.contains(button) || button.disabled)) result.focus();
+      // Told to the scope (the seat map clears its selection once its seats are booked).
+      (scope || document).dispatchEvent(new CustomEvent("tb:booked", { bubbles: true, detail: answered }));
     });
   }
 
@@ -219,6 +239,8 @@
       setBusy(button, false, "Cancel booking");
     });
   }
+
+  window.TicketBook = { money: money };
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
