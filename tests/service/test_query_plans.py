@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.support.databases import DatabaseFactory
 from ticketbook.auth.queries import RESOLVE_SESSION_SQL
 from ticketbook.booking.queries import CANCEL_SQL, HOLD_SQL, LIST_FOR_USER_SQL
 from ticketbook.booking.seat_queries import BEST_HOLD_SQL, NAMED_HOLD_SQL, SEAT_STATES_SQL
@@ -104,12 +105,13 @@ async def _fetchval(db_url: str, sql: str) -> Any:
         await conn.close()
 
 
-@pytest.fixture
-def filled_db(db_url: str) -> str:
-    """A fresh database with a realistic volume of data and fresh planner statistics."""
-    asyncio.run(_fill(db_url))
-    assert asyncio.run(_fetchval(db_url, "SELECT count(*) FROM bookings")) == BOOKINGS
-    return db_url
+@pytest.fixture(scope="module")
+def filled_db(shared_db: str) -> str:
+    """A database with a realistic volume of data and fresh planner statistics, filled once
+    for the module (EXPLAIN executes nothing, so no test changes it)."""
+    asyncio.run(_fill(shared_db))
+    assert asyncio.run(_fetchval(shared_db, "SELECT count(*) FROM bookings")) == BOOKINGS
+    return shared_db
 
 
 def explain(db_url: str, sql: str, *args: Any, mode: str = "auto") -> dict[str, Any]:
@@ -330,17 +332,21 @@ ANALYZE;
 """
 
 
-@pytest.fixture
-def seated_db(filled_db: str) -> str:
+@pytest.fixture(scope="module")
+def seated_db(databases: DatabaseFactory) -> str:
+    """Another such database, with seated concerts besides."""
+    url = databases.fresh()
+
     async def fill() -> None:
-        conn = await asyncpg.connect(filled_db)
+        conn = await asyncpg.connect(url)
         try:
+            await conn.execute(FILL_SQL)
             await conn.execute(SEATED_FILL_SQL)
         finally:
             await conn.close()
 
     asyncio.run(fill())
-    return filled_db
+    return url
 
 
 def _seated_tier(db_url: str) -> uuid.UUID:
