@@ -31,6 +31,9 @@ SCENARIOS = {
     "raw-sql-spread",
     "spread@2000",
     "my-bookings@2000",
+    "seated",
+    "raw-sql-seated",
+    "seat-states@60000",
 }
 
 
@@ -78,6 +81,11 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
         if "inventory" in r:
             assert r["inventory"]["oversold_tickets"] == 0
             assert r["inventory"]["conservation_holds"] is True
+    by_name = {r["scenario"]: r for r in results}
+    # Reserved seats: groups of 2 booked (the fan's seats are in the answers), and the
+    # 60,000-seat states answer is 2 bits a seat.
+    assert by_name["seated"]["statuses"].get("200", 0) > 0
+    assert by_name["seat-states@60000"]["body_bytes"] == 15_000
     assert "x raw SQL" in result.stdout and "| scenario |" in result.stdout
     assert "app CPU ms/req" in result.stdout and "hot-tier-realistic / hot-tier" in result.stdout
     assert '{"fill":{"rows":2000' in result.stdout

@@ -10,7 +10,12 @@ from pathlib import Path
 from tests.support.databases import DatabaseFactory, with_database
 from tests.support.inventory import execute, fetch, fetchval, make_concert, set_available
 from tests.support.server import LiveServer, free_port
+from ticketbook.catalog.demo import DEMO_CONCERTS
 from ticketbook.db.migrate import head_revision
+from ticketbook.seating.demo_layouts import concert_hall
+
+# The demo's tiers: each concert's, and a seated concert's one per price zone.
+DEMO_TIERS = sum(len(c.quantities) + len(c.zone_prices_cents) for c in DEMO_CONCERTS)
 
 
 def ticketbook(
@@ -28,29 +33,42 @@ def ticketbook(
 def test_seed_loads_the_demo_catalog(db_url: str, tmp_path: Path) -> None:
     result = ticketbook("seed", env={"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
-    assert "5 concerts" in result.stdout
+    assert f"{len(DEMO_CONCERTS)} concerts" in result.stdout
     rows = fetch(
         db_url,
-        "SELECT c.starts_at, t.tier_type, t.price_cents, t.currency, t.total_quantity,"
+        "SELECT c.starts_at, t.tier_type, t.zone, t.price_cents, t.currency, t.total_quantity,"
         " t.available_quantity FROM ticket_tiers t JOIN concerts c ON c.id = t.concert_id"
-        " ORDER BY c.starts_at",
+        " ORDER BY c.starts_at, t.zone",
     )
+    prices = {
+        "VIP": 10000,
+        "FRONT_ROW": 5000,
+        "GA": 1000,
+        "premium": 12000,
+        "standard": 7500,
+        "balcony": 4500,
+    }
     by_tier: dict[str, list[int]] = {}
     for row in rows:
         assert row["available_quantity"] == row["total_quantity"]
         assert row["currency"] == "USD"
-        assert row["price_cents"] == {"VIP": 10000, "FRONT_ROW": 5000, "GA": 1000}[row["tier_type"]]
-        by_tier.setdefault(row["tier_type"], []).append(row["total_quantity"])
+        assert row["price_cents"] == prices[row["zone"] or row["tier_type"]]
+        by_tier.setdefault(row["zone"] or row["tier_type"], []).append(row["total_quantity"])
+    seats = {z: sum(1 for s in concert_hall().seats if s.zone == z) for z in prices}
     assert by_tier == {
         "VIP": [50, 100, 30, 80, 10],
         "FRONT_ROW": [150, 200, 120, 180, 100],
-        "GA": [1500, 2000, 1000, 1800, 1200],
+        # The fourth-week concert is the seated one: a standing floor and three zones.
+        "GA": [1500, 300, 2000, 1000, 1800, 1200],
+        "balcony": [seats["balcony"]],
+        "premium": [seats["premium"]],
+        "standard": [seats["standard"]],
     }
     again = ticketbook(
         "seed", "--if-empty", env={"DATABASE_URL": db_url, "TICKETBOOK_DATA_DIR": str(tmp_path)}
     )
     assert again.returncode == 0 and "left as they are" in again.stdout
-    assert fetchval(db_url, "SELECT count(*) FROM concerts") == 5
+    assert fetchval(db_url, "SELECT count(*) FROM concerts") == len(DEMO_CONCERTS)
 
 
 def test_seed_refuses_a_database_with_bookings_unless_reset(db_url: str, tmp_path: Path) -> None:
@@ -77,7 +95,7 @@ def test_seed_refuses_a_database_with_bookings_unless_reset(db_url: str, tmp_pat
     reset = ticketbook("seed", "--reset", env=env)
     assert reset.returncode == 0, reset.stderr
     assert fetchval(db_url, "SELECT count(*) FROM bookings") == 0
-    assert fetchval(db_url, "SELECT count(*) FROM concerts") == 5
+    assert fetchval(db_url, "SELECT count(*) FROM concerts") == len(DEMO_CONCERTS)
 
 
 def test_doctor_reports_a_broken_conservation_law(db_url: str, tmp_path: Path) -> None:
@@ -85,7 +103,7 @@ def test_doctor_reports_a_broken_conservation_law(db_url: str, tmp_path: Path) -
     assert ticketbook("seed", env=env).returncode == 0
     clean = ticketbook("doctor", env=env)
     assert clean.returncode == 0
-    assert "conservation holds for all 15 tiers" in clean.stdout
+    assert f"conservation holds for all {DEMO_TIERS} tiers" in clean.stdout
     assert "doctor: clean" in clean.stdout
 
     # A ticket vanishes: available drops with no booking to account for it.
@@ -197,7 +215,7 @@ def test_embedded_database_persists_in_the_data_directory(tmp_path: Path) -> Non
     assert second.returncode == 0, second.stderr
     assert "left as they are" in second.stdout
     doctor = ticketbook("doctor", env=env)
-    assert "conservation holds for all 15 tiers" in doctor.stdout
+    assert f"conservation holds for all {DEMO_TIERS} tiers" in doctor.stdout
 
 
 def test_venue_generate_import_seat_export(db_url: str, tmp_path: Path) -> None:

@@ -35,3 +35,28 @@ def test_a_default_app_never_imports_the_test_only_code_or_the_migration_tools()
 
 def test_the_test_routes_bring_it_in_only_when_enabled() -> None:
     assert "ticketbook.testing" in modules_loaded(True)
+
+
+def test_the_command_line_imports_no_metrics_before_serve_sets_them_up() -> None:
+    # `ticketbook serve` points prometheus at a directory every worker writes to; metrics
+    # created before that (by importing db/pool.py with the parser) stay in one process and
+    # a single-worker server's /metrics came out empty.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ticketbook.cli.main;"
+            " print('ticketbook.observability.metrics' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "False"
+
+
+def test_the_venue_command_names_the_layout_format_the_parser_reads() -> None:
+    from ticketbook.cli.venue import FORMAT as COMMAND_FORMAT
+    from ticketbook.seating.layout import FORMAT
+
+    assert COMMAND_FORMAT == FORMAT

@@ -1,5 +1,9 @@
 """`ticketbook venue`: layouts from and to JSON files, the block generator, and seating a
-concert on a layout (the same service the organizer API calls)."""
+concert on a layout (the same service the organizer API calls).
+
+The database side is imported when a command runs, not with the parser: `ticketbook serve`
+must set up the metrics directory before anything imports the metrics (db/pool.py does).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
-from ticketbook.db.pool import Database
 from ticketbook.domain.errors import DomainError
-from ticketbook.seating import service as seating
-from ticketbook.seating.layout import FORMAT, layout_document
+
+if TYPE_CHECKING:
+    from ticketbook.db.pool import Database
+
+# The layout format's version tag (seating/layout.py's FORMAT; that module is imported only
+# when a command runs).
+FORMAT = "ticketbook.layout/1"
 
 
 def add_parser(commands: Any) -> None:
@@ -85,6 +91,9 @@ async def run(database_url: str, args: argparse.Namespace) -> int:
 
 
 async def _run(db: Database, args: argparse.Namespace) -> int:
+    from ticketbook.seating import service as seating
+    from ticketbook.seating.layout import layout_document
+
     if args.venue_command == "import":
         layout = seating.parse(args.document)
         if args.replace is not None:
@@ -169,6 +178,10 @@ def _section(text: str) -> tuple[str, int, int, str]:
 
 @asynccontextmanager
 async def _database(database_url: str) -> AsyncIterator[Database]:
+    import asyncpg
+
+    from ticketbook.db.pool import Database
+
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         yield Database(pool, acquire_timeout_s=30.0)
