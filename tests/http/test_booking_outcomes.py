@@ -272,7 +272,8 @@ def test_api_unknown_seat(client: httpx.Client, shared_db: str, tmp_path: Path) 
 def test_api_not_seated(client: httpx.Client, shared_db: str) -> None:
     tier = make_concert(shared_db, {"GA": 5})["tiers"]["GA"]
     first = book(client, new_guest(client), tier, seats=["S:A:1"])
-    assert (first.status_code, error_of(first)) == (400, "NOT_SEATED")
+    assert (first.status_code, error_of(first)) == (409, "NOT_SEATED")
+    assert_replays_exactly(client, first)
     assert tier_counts(shared_db, tier)["available"] == 5
 
 

@@ -62,7 +62,7 @@ EXPECTED_API = {
     BookingOutcome.SEAT_TAKEN: (409, "SEAT_TAKEN"),
     BookingOutcome.NOT_TOGETHER: (409, "NOT_TOGETHER"),
     BookingOutcome.UNKNOWN_SEAT: (404, "SEAT_NOT_FOUND"),
-    BookingOutcome.NOT_SEATED: (400, "NOT_SEATED"),
+    BookingOutcome.NOT_SEATED: (409, "NOT_SEATED"),
 }
 
 # What each panel says (a phrase only its outcome's panel has).

@@ -24,7 +24,7 @@ STATUS = {
     BookingOutcome.SEAT_TAKEN: 409,
     BookingOutcome.NOT_TOGETHER: 409,
     BookingOutcome.UNKNOWN_SEAT: 404,
-    BookingOutcome.NOT_SEATED: 400,
+    BookingOutcome.NOT_SEATED: 409,
 }
 
 # (error code, message) for the outcomes that made no booking.

@@ -135,6 +135,12 @@ STORED_REJECTIONS = {
     (409, "SOLD_OUT"): "sold_out",
     (409, "CONCERT_STARTED"): "concert_over",
     (409, "TICKET_LIMIT_REACHED"): "ticket_cap",
+    # Reserved seats: a named seat sold, none together, a code not of the tier's zone, seats
+    # asked of a general-admission tier.
+    (409, "SEAT_TAKEN"): "seat_taken",
+    (409, "NOT_TOGETHER"): "not_together",
+    (404, "SEAT_NOT_FOUND"): "unknown_seat",
+    (409, "NOT_SEATED"): "not_seated",
 }
 
 
@@ -351,7 +357,7 @@ def _stored_rejection(
     after: list[dict[str, Any]],
 ) -> bool:
     """True when the only change is the documented one: POST /api/bookings refused for the
-    tier (unknown, sold out, off sale, cap) and the key now remembers that answer."""
+    tier or its seats (STORED_REJECTIONS) and the key now remembers that answer."""
     if _label(case) != "POST /api/bookings":
         return False
     try:
