@@ -309,7 +309,8 @@ class FirstPaymentHangsThenFails:
 
 
 def test_a_seat_held_by_a_payment_in_flight_is_waited_for(db_url: str, tmp_path: Path) -> None:
-    # Nobody is refused a seat that is only held by a payment that may still fail.
+    # Nobody is refused a seat that is only held by a payment that may still fail, and that
+    # payment holds no lock meanwhile.
     tier = seated_concert(db_url, tmp_path, section_block(1, 4))["zones"]["standard"]
     gateway = FirstPaymentHangsThenFails()
 
@@ -317,7 +318,7 @@ def test_a_seat_held_by_a_payment_in_flight_is_waited_for(db_url: str, tmp_path:
         async with open_services(
             app_settings(tmp_path), database_url=db_url, gateway=gateway, run_background_jobs=False
         ) as services:
-            first, second = await _fans(services, 2)
+            first, second, third = await _fans(services, 3)
 
             async def buy(user_id: uuid.UUID) -> Any:
                 return await services.engine.book(
@@ -326,6 +327,15 @@ def test_a_seat_held_by_a_payment_in_flight_is_waited_for(db_url: str, tmp_path:
 
             holder = asyncio.create_task(buy(first))
             await asyncio.wait_for(gateway.charging.wait(), 10)
+            # No lock is held across the payment: a third fan books the seat beside it, and
+            # best available in the zone, while that payment is still out.
+            beside = await services.engine.book(
+                user_id=third, tier_id=tier, quantity=1, key=uuid.uuid4(), seats=("S:A:3",)
+            )
+            best = await services.engine.book(
+                user_id=third, tier_id=tier, quantity=1, key=uuid.uuid4()
+            )
+            assert beside.outcome is best.outcome is BookingOutcome.CONFIRMED, (beside, best)
             waiter = asyncio.create_task(buy(second))
             releases = services.engine.releases
             await async_wait_until(lambda: releases.waiting == 1, "the second buyer waits")

@@ -109,6 +109,8 @@ async def _steady_round(
     whose tickets come back only then)."""
     hot_tier_id = await _reseed(url, steady=True)
     catalog, fans = await _fans(url, target, options.many_clients, options)
+    # After the 60,000-seat stadium's rows came and went: no vacuum or checkpoint inside.
+    await _settle_database(url)
     recorder = await scenarios.hot_tier(
         target, catalog, fans, options.many_clients, options.duration_s, name, hot_tier_id
     )
