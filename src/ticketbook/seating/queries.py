@@ -24,13 +24,6 @@ SELECT id, name, organizer_id, document, seat_count, version, created_at, update
   FROM venue_layouts WHERE id = $1
 """
 
-LIST_LAYOUTS_SQL = """
-SELECT id, name, organizer_id, seat_count, version, created_at, updated_at
-  FROM venue_layouts
- WHERE $1::uuid IS NULL OR organizer_id = $1 OR organizer_id IS NULL
- ORDER BY name, created_at
-"""
-
 LAYOUT_VERSION_SQL = "SELECT version FROM venue_layouts WHERE id = $1"
 
 # The concerts seated on a layout, and whether any booking was ever made for their seats.
@@ -61,6 +54,8 @@ INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_qu
 VALUES ($1, '{TierType.SEATED}', $2, $3, $4, $5, $6)
 RETURNING id
 """
+
+ANALYZE_SEATS_SQL = "ANALYZE concert_seats"
 
 SET_CONCERT_LAYOUT_SQL = "UPDATE concerts SET layout_id = $2, updated_at = now() WHERE id = $1"
 

@@ -221,6 +221,9 @@ async def _seat(
         columns=(*SEAT_COLUMNS, "distance"),
     )
     await conn.execute(queries.SET_CONCERT_LAYOUT_SQL, concert_id, layout_id)
+    # Thousands of rows at once: fresh statistics, so the seat statements are planned for
+    # them now, not after autovacuum gets round to the table.
+    await conn.execute(queries.ANALYZE_SEATS_SQL)
 
 
 def _seat_rows(
@@ -267,9 +270,6 @@ class ConcertSeating:
     concert_id: uuid.UUID
     layout: StoredLayout
     zones: tuple[ZoneTier, ...]
-
-    def tier_of_zone(self, zone: str) -> ZoneTier:
-        return next(z for z in self.zones if z.zone == zone)
 
 
 async def concert_seating(db: Database, concert_id: uuid.UUID) -> ConcertSeating | None:
