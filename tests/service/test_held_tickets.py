@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.gateways import HeldThenDeclined
 from tests.support.inprocess import app_settings
 from tests.support.inventory import doctor, make_concert, tier_counts
 from tests.support.waiting import async_wait_until
@@ -145,26 +146,6 @@ def test_control_without_waiting_leaves_tickets_nobody_bought(db_url: str, tmp_p
     # already been refused, so those tickets are back on sale with nobody left to buy them.
     assert outcomes["confirmed"] == TICKETS_LEFT // 2, outcomes
     assert outcomes["left"] == TICKETS_LEFT // 2, outcomes
-
-
-class HeldThenDeclined:
-    """The first charge hangs until the test lets it go, then is declined; later ones pass."""
-
-    def __init__(self) -> None:
-        self.charging = asyncio.Event()
-        self.release = asyncio.Event()
-        self.calls = 0
-
-    async def charge(self, *, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
-        self.calls += 1
-        if self.calls == 1:
-            self.charging.set()
-            await self.release.wait()
-            return ChargeResult(ChargeOutcome.DECLINED, failure_reason="card declined")
-        return ChargeResult(ChargeOutcome.SUCCEEDED, provider_reference=f"ok-{key}")
-
-    async def refund(self, *, key: uuid.UUID) -> RefundResult:
-        return RefundResult(refunded=False)
 
 
 def test_waiters_hold_no_connection_and_the_failed_payment_wakes_one(

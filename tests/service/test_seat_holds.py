@@ -18,12 +18,12 @@ from typing import Any
 
 import asyncpg
 
+from tests.support.gateways import HeldThenDeclined
 from tests.support.inprocess import app_settings
 from tests.support.inventory import doctor, execute, fetch, fetchval
 from tests.support.seating import seated_concert
 from tests.support.waiting import async_wait_until
 from ticketbook.booking.outcomes import BookingOutcome
-from ticketbook.payments.gateway import ChargeOutcome, ChargeResult, RefundResult
 from ticketbook.seating.demo_layouts import section_block
 from ticketbook.services import AppServices, open_services
 
@@ -288,31 +288,11 @@ def test_the_reaper_returns_an_expired_holds_seats(db_url: str, tmp_path: Path) 
     assert doctor(db_url).violations == 0
 
 
-class FirstPaymentHangsThenFails:
-    """The first charge waits for the test, then is declined; later ones succeed."""
-
-    def __init__(self) -> None:
-        self.charging = asyncio.Event()
-        self.release = asyncio.Event()
-        self.calls = 0
-
-    async def charge(self, *, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
-        self.calls += 1
-        if self.calls == 1:
-            self.charging.set()
-            await self.release.wait()
-            return ChargeResult(ChargeOutcome.DECLINED, failure_reason="card declined")
-        return ChargeResult(ChargeOutcome.SUCCEEDED, provider_reference=f"ok-{key}")
-
-    async def refund(self, *, key: uuid.UUID) -> RefundResult:
-        return RefundResult(refunded=False)
-
-
 def test_a_seat_held_by_a_payment_in_flight_is_waited_for(db_url: str, tmp_path: Path) -> None:
     # Nobody is refused a seat that is only held by a payment that may still fail, and that
     # payment holds no lock meanwhile.
     tier = seated_concert(db_url, tmp_path, section_block(1, 4))["zones"]["standard"]
-    gateway = FirstPaymentHangsThenFails()
+    gateway = HeldThenDeclined()
 
     async def scene() -> list[Any]:
         async with open_services(

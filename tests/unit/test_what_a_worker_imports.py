@@ -53,10 +53,3 @@ def test_the_command_line_imports_no_metrics_before_serve_sets_them_up() -> None
         check=True,
     ).stdout
     assert out.strip() == "False"
-
-
-def test_the_venue_command_names_the_layout_format_the_parser_reads() -> None:
-    from ticketbook.cli.venue import FORMAT as COMMAND_FORMAT
-    from ticketbook.seating.layout import FORMAT
-
-    assert COMMAND_FORMAT == FORMAT

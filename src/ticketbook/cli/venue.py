@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from ticketbook.domain.errors import DomainError
 
+# The layout format itself is pure (no database, no metrics): safe with the parser.
+from ticketbook.seating.layout import FORMAT, layout_document
+
 if TYPE_CHECKING:
     from ticketbook.db.pool import Database
-
-# The layout format's version tag (seating/layout.py's FORMAT; that module is imported only
-# when a command runs).
-FORMAT = "ticketbook.layout/1"
 
 
 def add_parser(commands: Any) -> None:
@@ -92,7 +91,6 @@ async def run(database_url: str, args: argparse.Namespace) -> int:
 
 async def _run(db: Database, args: argparse.Namespace) -> int:
     from ticketbook.seating import service as seating
-    from ticketbook.seating.layout import layout_document
 
     if args.venue_command == "import":
         layout = seating.parse(args.document)
