@@ -26,7 +26,8 @@ class Recorder:
     With ``window_s`` (how long the clients keep sending), throughput counts the answers
     that came within it: the requests still in flight at its end are waited for and
     measured, but the seconds spent draining them (a 3 s payment timeout, say) are not
-    time the load was on."""
+    time the load was on. A window too short for any answer to come within it (a smoke
+    run of a fraction of a second against 256 clients) falls back to the whole run."""
 
     scenario: str
     clients: int
@@ -66,7 +67,7 @@ class Recorder:
         ordered = sorted(self.latencies_ms)
         elapsed = self.elapsed_s
         drain_s = max(0.0, elapsed - self.window_s) if self.window_s else 0.0
-        if drain_s and self.window_s:
+        if drain_s and self.window_s and self.answered_in_window:
             throughput = self.answered_in_window / self.window_s
         else:
             throughput = len(ordered) / elapsed if elapsed else 0.0
