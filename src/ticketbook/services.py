@@ -26,6 +26,7 @@ from ticketbook.payments.simulated import SimulatedGateway
 from ticketbook.ratelimit.limiter import RateLimiter
 from ticketbook.ratelimit.pruning import run_pruner
 from ticketbook.settings import Settings
+from ticketbook.tickets.keys import TicketKeys
 
 
 @dataclass
@@ -40,6 +41,8 @@ class AppServices:
     accounts: Accounts
     signer: TokenSigner
     limiter: RateLimiter
+    # Ticket codes: each concert's Ed25519 key, derived from the same secret key.
+    ticket_keys: TicketKeys
     # Live availability for the pages' event streams (None when background jobs are off).
     live: AvailabilityHub | None = None
     # Catalog reads (concert list and pages): a replica's pool when READ_DATABASE_URL is set,
@@ -92,7 +95,8 @@ async def open_services(
     if url is None:
         raise RuntimeError("no database URL: start through `ticketbook serve`")
     # First, so a worker refuses a bad production key before it opens any connection.
-    signer = TokenSigner(load_secret_key(settings))
+    secret_key = load_secret_key(settings)
+    signer = TokenSigner(secret_key)
     configure_hashing(settings.password_hash)
     dsn = asyncpg_dsn(url)
     async with contextlib.AsyncExitStack() as stack:
@@ -134,6 +138,7 @@ async def open_services(
             accounts=accounts_service(settings, db, signer, limiter),
             signer=signer,
             limiter=limiter,
+            ticket_keys=TicketKeys(secret_key),
             live=live,
             read_db=read_db,
         )

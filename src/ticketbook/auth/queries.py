@@ -53,8 +53,12 @@ SELECT id, concert_id, quantity, status IN ('{PENDING}', '{CONFIRMED}') AS live
 # (migration 0002), which this transaction then keeps until it commits.
 #   $1 account id, $2 concert id
 TICKETS_HELD_SQL = "SELECT tb_tickets_held($1, $2)"
+# Their tickets go along (those the guest still holds: a ticket given away stays given).
 # $1 guest id, $2 account id, $3 the ids of the bookings that move.
 MOVE_BOOKINGS_SQL = """
+WITH tickets_moved AS (
+    UPDATE tickets SET holder_id = $2 WHERE holder_id = $1 AND booking_id = ANY($3::uuid[])
+)
 UPDATE bookings SET user_id = $2, updated_at = now() WHERE user_id = $1 AND id = ANY($3::uuid[])
 """
 # The keys of the bookings that move go along, so a retried request still finds its answer;

@@ -36,10 +36,13 @@ from ticketbook.domain.enums import (
     LIVE_BOOKING_STATUSES,
     MAX_TICKETS_PER_BOOKING,
     BookingStatus,
+    EmailKind,
     PaymentStatus,
     RefundStatus,
     Role,
+    ScanOutcome,
     SessionKind,
+    TicketRevocation,
     TierType,
     sql_list,
 )
@@ -142,6 +145,7 @@ class Concert(Base):
         CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
         Index("ix_concerts_starts_at", "starts_at"),
         Index("ix_concerts_organizer_id", "organizer_id"),
+        CheckConstraint("ticket_key_version > 0", name="ticket_key_version_positive"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -159,6 +163,11 @@ class Concert(Base):
     # Its seating layout, when it sells reserved seats (`concert_seats` holds them).
     layout_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("venue_layouts.id")
+    )
+    # Which of its derived Ed25519 keys signs its tickets (tickets/keys.py); rotating the key
+    # raises it, and every code signed under an older one stops admitting.
+    ticket_key_version: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default=text("1")
     )
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
@@ -456,3 +465,197 @@ class IdempotencyKey(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Ticket(Base):
+    """One admission of a confirmed booking (one per seat when seated), issued by a trigger in
+    the statement that confirms the booking (migration 0007). Its code is signed on demand
+    (tickets/codes.py), so nothing secret is stored. Cancelling the booking revokes its
+    tickets in the same statement; a transfer revokes the ticket and issues a new one, for
+    the new holder, carrying the same admission."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(
+            f"admission BETWEEN 1 AND {MAX_TICKETS_PER_BOOKING}", name="admission_range"
+        ),
+        CheckConstraint(
+            "holder_name IS NULL OR length(holder_name) BETWEEN 1 AND 100",
+            name="holder_name_length",
+        ),
+        CheckConstraint(
+            f"(revoked_at IS NULL) = (revoked_reason IS NULL) AND (revoked_reason IS NULL OR "
+            f"{_in('revoked_reason', TicketRevocation)})",
+            name="revocation_valid",
+        ),
+        # At most one live ticket per admission: the database's half of "one ticket, one entry".
+        Index(
+            "uq_tickets_live_admission",
+            "booking_id",
+            "admission",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+        # The scanner's list, and the revocation list, per concert.
+        Index("ix_tickets_concert_id", "concert_id"),
+        # "My tickets", transfers included.
+        Index("ix_tickets_holder_id", "holder_id"),
+        Index("ix_tickets_booking_id", "booking_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id"), nullable=False
+    )
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    tier_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ticket_tiers.id"), nullable=False
+    )
+    # Which of the booking's tickets (1..quantity); a seated booking's admission n is its
+    # n-th seat, `seat`.
+    admission: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    seat: Mapped[str | None] = mapped_column(Text)
+    holder_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=False
+    )
+    # The name door staff see (set by a transfer; else the holder's account is shown).
+    holder_name: Mapped[str | None] = mapped_column(Text)
+    transferred_from: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id")
+    )
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Checkin(Base):
+    """An admission let in at the door. Keyed by the admission, not the ticket, so a ticket
+    transferred after entry (or its old code) can't let a second person in."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_concert_id", "concert_id"),)
+
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id"), primary_key=True
+    )
+    admission: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id"), nullable=False
+    )
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    gate: Mapped[str] = mapped_column(Text, nullable=False)
+    # The scan that let it in (checkin_scans.scan_id).
+    scan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    # When the gate scanned it (a device's clock for a scan synced after the network was back).
+    admitted_at: Mapped[datetime] = _created_at()
+
+
+class CheckinScan(Base):
+    """Every scan a gate made, online or synced from offline, with what it was answered:
+    its id makes a retried or re-synced scan count once."""
+
+    __tablename__ = "checkin_scans"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", ScanOutcome), name="outcome_valid"),
+        CheckConstraint("length(gate) BETWEEN 1 AND 64", name="gate_length"),
+        Index("ix_checkin_scans_concert_id_gate", "concert_id", "gate"),
+        Index("ix_checkin_scans_ticket_id", "ticket_id"),
+    )
+
+    scan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id")
+    )
+    gate: Mapped[str] = mapped_column(Text, nullable=False)
+    device: Mapped[str | None] = mapped_column(Text)
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(Text, nullable=False)
+    # What the device itself answered, for a scan made offline (NULL online).
+    offline_outcome: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_at: Mapped[datetime] = _created_at()
+
+
+class CheckinStaff(Base):
+    """Door staff: an account an organizer let scan tickets for one concert."""
+
+    __tablename__ = "checkin_staff"
+    __table_args__ = (Index("ix_checkin_staff_user_id", "user_id"),)
+
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    granted_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class TicketTransfer(Base):
+    """The log of transfers: who gave which ticket to whom, and when."""
+
+    __tablename__ = "ticket_transfers"
+    __table_args__ = (
+        Index("ix_ticket_transfers_from_user_id", "from_user_id"),
+        Index("ix_ticket_transfers_concert_id", "concert_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id"), nullable=False
+    )
+    from_ticket_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id"), nullable=False
+    )
+    to_ticket_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id"), nullable=False
+    )
+    from_user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=False
+    )
+    to_user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=False
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+
+class EmailOutbox(Base):
+    """Mail to send: written in the statement that makes it due (a confirmation, a transfer),
+    sent and retried by the mailer, so a booking never waits on SMTP and a mail server that
+    is down loses nothing."""
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("kind", EmailKind), name="kind_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The mailer's scan: unsent mail, soonest due first.
+        Index(
+            "ix_email_outbox_unsent_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    to_address: Mapped[str] = mapped_column(Text, nullable=False)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bookings.id")
+    )
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = _created_at()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

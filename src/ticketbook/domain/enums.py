@@ -64,6 +64,29 @@ class Role(StrEnum):
     ORGANIZER = "organizer"
 
 
+class TicketRevocation(StrEnum):
+    """Why a ticket's code stopped admitting (tickets.revoked_reason)."""
+
+    CANCELLED = "cancelled"  # its booking was cancelled
+    TRANSFERRED = "transferred"  # a new ticket, for the new holder, carries its admission
+    KEY_ROTATED = "key_rotated"  # its concert's signing key was rotated; a new code replaces it
+
+
+class ScanOutcome(StrEnum):
+    """What the door answers for one scanned code (docs/tickets.md)."""
+
+    ADMIT = "ADMIT"
+    ALREADY_USED = "ALREADY_USED"
+    REVOKED = "REVOKED"
+    INVALID = "INVALID"
+    WRONG_EVENT = "WRONG_EVENT"
+
+
+class EmailKind(StrEnum):
+    BOOKING_CONFIRMED = "booking_confirmed"  # the fan's tickets, after the payment
+    TICKET_TRANSFERRED = "ticket_transferred"  # a ticket someone gave this address
+
+
 class SessionKind(StrEnum):
     API = "api"  # a bearer token
     PAGE = "page"  # the pages' cookie
