@@ -69,7 +69,6 @@ class TicketRevocation(StrEnum):
 
     CANCELLED = "cancelled"  # its booking was cancelled
     TRANSFERRED = "transferred"  # a new ticket, for the new holder, carries its admission
-    KEY_ROTATED = "key_rotated"  # its concert's signing key was rotated; a new code replaces it
 
 
 class ScanOutcome(StrEnum):

@@ -106,7 +106,7 @@ def upgrade() -> None:
         sa.Column("revoked_reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "(revoked_at IS NULL) = (revoked_reason IS NULL) AND (revoked_reason IS NULL OR "
-            "revoked_reason IN ('cancelled', 'transferred', 'key_rotated'))",
+            "revoked_reason IN ('cancelled', 'transferred'))",
             name=op.f("ck_tickets_revocation_valid"),
         ),
         sa.CheckConstraint("admission BETWEEN 1 AND 10", name=op.f("ck_tickets_admission_range")),
