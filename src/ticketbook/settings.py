@@ -42,6 +42,8 @@ RATE_RULE_NAMES = (
     "booking_per_account",
     "booking_per_address",
     "guest_per_address",
+    "transfer_per_account",
+    "transfer_per_address",
 )
 
 # The reference table (docs/configuration.md) each setting is listed in.
@@ -52,6 +54,7 @@ LIMITS = "limits"
 BOOKING = "booking"
 CONNECTIONS = "connections"
 PAYMENTS = "payments"
+MAIL = "mail"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -446,6 +449,17 @@ class LimitSettings(_Group):
         "booking (which creates its guest). Behind a shared address (a venue's Wi-Fi, carrier "
         "NAT) raise it",
     )
+    transfer_per_account: Rule = _setting(
+        "TICKETBOOK_RATE_TRANSFER_PER_ACCOUNT",
+        RateRule(10, 3600),
+        doc="ticket transfers by one account (`POST /api/tickets/{id}/transfer`, the ticket "
+        "page's form)",
+    )
+    transfer_per_address: Rule = _setting(
+        "TICKETBOOK_RATE_TRANSFER_PER_ADDRESS",
+        RateRule(60, 3600),
+        doc="ticket transfers from one address",
+    )
     max_tickets_per_concert: int = _setting(
         "TICKETBOOK_MAX_TICKETS_PER_CONCERT",
         10,
@@ -481,6 +495,79 @@ class PasswordHashSettings(_Group):
                 f"got {self.memory_kib}"
             )
         return self
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+def _smtp_security(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if value.strip().lower() not in SMTP_SECURITY:
+        raise ValueError(f"must be starttls, tls or none, got {value!r}")
+    return value.strip().lower()
+
+
+class MailSettings(_Group):
+    """Outgoing mail: the SMTP server the outbox sends through (docs/tickets.md, Email)."""
+
+    smtp_host: str | None = _setting(
+        "TICKETBOOK_SMTP_HOST",
+        None,
+        shown="{default}: mail waits in the outbox",
+        doc="SMTP server for confirmations and transfers. Unset: messages are kept in the "
+        "outbox (nothing is lost) and one log line says so; they go once it is set",
+    )
+    smtp_port: int = _setting(
+        "TICKETBOOK_SMTP_PORT", 587, ge=1, le=65535, doc="SMTP port (587 submission, 465 TLS)"
+    )
+    smtp_security: Annotated[str, BeforeValidator(_smtp_security)] = _setting(
+        "TICKETBOOK_SMTP_SECURITY",
+        "starttls",
+        doc="`starttls` (required: a server without it is an error), `tls` (TLS from the "
+        "first byte, port 465) or `none` (plain text: a relay on this host, the tests)",
+    )
+    smtp_username: str | None = _setting(
+        "TICKETBOOK_SMTP_USERNAME", None, doc="SMTP AUTH user name; unset: no AUTH"
+    )
+    smtp_password: str | None = _setting(
+        "TICKETBOOK_SMTP_PASSWORD",
+        None,
+        secret=True,
+        doc="SMTP AUTH password (with `TICKETBOOK_SMTP_USERNAME`)",
+    )
+    from_address: str = _setting(
+        "TICKETBOOK_MAIL_FROM",
+        "TicketBook <tickets@localhost>",
+        doc="the From of every message",
+    )
+    smtp_timeout_s: float = _setting(
+        "TICKETBOOK_SMTP_TIMEOUT_S",
+        10.0,
+        gt=0,
+        le=300,
+        doc="longest wait for the SMTP server, per connection and per command",
+    )
+    interval_s: float = _setting(
+        "TICKETBOOK_MAIL_INTERVAL_S",
+        2.0,
+        gt=0,
+        le=3600,
+        doc="how often each process's outbox sender looks for mail that is due, in seconds",
+    )
+    retry_base_s: float = _setting(
+        "TICKETBOOK_MAIL_RETRY_BASE_S",
+        30.0,
+        gt=0,
+        le=3600,
+        doc="after a failed send the message waits this long, doubled at every further "
+        "failure, up to an hour",
+    )
+    public_url: str = _setting(
+        "TICKETBOOK_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        doc="where fans reach this site: the links in emails start with it",
+    )
 
 
 class Settings(_Group):
@@ -790,6 +877,13 @@ class Settings(_Group):
         default_factory=PaymentSettings,
         description="the simulated payment provider",
         json_schema_extra={"group": PAYMENTS},
+    )
+
+    # -- outgoing mail
+    mail: MailSettings = Field(
+        default_factory=MailSettings,
+        description="the SMTP server and the outbox sender",
+        json_schema_extra={"group": MAIL},
     )
 
     @property

@@ -104,6 +104,8 @@ DOCUMENTED_DEFAULTS: dict[str, tuple[str, object]] = {
     "TICKETBOOK_RATE_BOOKING_PER_ACCOUNT": ("limits.booking_per_account", RateRule(30, 60)),
     "TICKETBOOK_RATE_BOOKING_PER_ADDRESS": ("limits.booking_per_address", RateRule(600, 60)),
     "TICKETBOOK_RATE_GUEST_PER_ADDRESS": ("limits.guest_per_address", RateRule(30, 3600)),
+    "TICKETBOOK_RATE_TRANSFER_PER_ACCOUNT": ("limits.transfer_per_account", RateRule(10, 3600)),
+    "TICKETBOOK_RATE_TRANSFER_PER_ADDRESS": ("limits.transfer_per_address", RateRule(60, 3600)),
     "TICKETBOOK_MAX_TICKETS_PER_CONCERT": ("limits.max_tickets_per_concert", 10),
     "TICKETBOOK_HOLD_SECONDS": ("hold_seconds", 600.0),
     "TICKETBOOK_REAPER_INTERVAL_S": ("reaper_interval_s", 5.0),
@@ -124,6 +126,16 @@ DOCUMENTED_DEFAULTS: dict[str, tuple[str, object]] = {
     "TICKETBOOK_PAYMENT_LATENCY_MS": ("payment.latency_ms", 150.0),
     "TICKETBOOK_PAYMENT_LATENCY_JITTER_MS": ("payment.latency_jitter_ms", 100.0),
     "TICKETBOOK_PAYMENT_TIMEOUT_MS": ("payment.timeout_ms", 3000.0),
+    "TICKETBOOK_SMTP_HOST": ("mail.smtp_host", None),
+    "TICKETBOOK_SMTP_PORT": ("mail.smtp_port", 587),
+    "TICKETBOOK_SMTP_SECURITY": ("mail.smtp_security", "starttls"),
+    "TICKETBOOK_SMTP_USERNAME": ("mail.smtp_username", None),
+    "TICKETBOOK_SMTP_PASSWORD": ("mail.smtp_password", None),
+    "TICKETBOOK_MAIL_FROM": ("mail.from_address", "TicketBook <tickets@localhost>"),
+    "TICKETBOOK_SMTP_TIMEOUT_S": ("mail.smtp_timeout_s", 10.0),
+    "TICKETBOOK_MAIL_INTERVAL_S": ("mail.interval_s", 2.0),
+    "TICKETBOOK_MAIL_RETRY_BASE_S": ("mail.retry_base_s", 30.0),
+    "TICKETBOOK_PUBLIC_URL": ("mail.public_url", "http://127.0.0.1:8000"),
 }
 COMPUTED_DEFAULTS = {"TICKETBOOK_DATA_DIR", "TICKETBOOK_STATEMENT_CACHE_SIZE"}
 

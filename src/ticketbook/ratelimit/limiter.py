@@ -19,13 +19,14 @@ from ticketbook.observability.metrics import RATE_LIMITED
 from ticketbook.ratelimit import queries
 from ticketbook.settings import LimitSettings, RateRule
 
-Action = Literal["login", "register", "booking", "guest"]
+Action = Literal["login", "register", "booking", "guest", "transfer"]
 
 MESSAGES: dict[Action, str] = {
     "login": "Too many sign-in attempts",
     "register": "Too many sign-ups",
     "booking": "Too many booking requests",
     "guest": "Too many new guests from this address",
+    "transfer": "Too many ticket transfers",
 }
 
 
