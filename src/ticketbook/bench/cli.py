@@ -26,6 +26,7 @@ def run_bench(admin_url: str, settings: Settings, args: argparse.Namespace) -> i
         split_slots=args.split_slots,
         port=args.port,
         output=args.output,
+        quick=args.quick,
     )
     url = asyncio.run(prepare_database(admin_url))
     results = asyncio.run(run_scenarios(url, options, settings.data_dir))

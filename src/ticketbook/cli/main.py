@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--port", type=int, default=8099, help="port for the benchmarked server")
     bench.add_argument("--output", type=Path, help="also write the results here as JSON")
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: one client count per booking shape (no hot-tier crowd rounds)",
+    )
 
     venue.add_parser(commands)
 
