@@ -77,3 +77,9 @@ config-docs: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .tmp
+
+## Re-fetch the scanner's vendored browser libraries (jsQR, noble) from npm at their pinned
+## versions, checking each tarball's integrity (src/ticketbook/web/static/vendor/README.md).
+.PHONY: vendor
+vendor: install
+	$(VENV)/bin/python scripts/vendor_js.py
