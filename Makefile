@@ -68,7 +68,8 @@ openapi: install
 ## Retake the README's screenshots (docs/screenshots/) with the browser tests.
 .PHONY: screenshots
 screenshots: install
-	TICKETBOOK_UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/system/browser/test_screenshots.py
+	TICKETBOOK_UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/system/browser/test_screenshots.py \
+		tests/system/browser/test_scanner.py
 
 ## Regenerate the settings tables in docs/configuration.md (a test fails when they are stale).
 .PHONY: config-docs
