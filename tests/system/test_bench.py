@@ -23,6 +23,7 @@ SCENARIOS = {
     "hot-tier-steady@256",
     "hot-tier-realistic-steady@256",
     "spread",
+    "spread/no-tickets",
     "my-bookings",
     "raw-sql-spread",
     "spread@2000",
@@ -30,6 +31,7 @@ SCENARIOS = {
     "seated",
     "raw-sql-seated",
     "seat-states@60000",
+    "checkin",
 }
 
 
@@ -83,6 +85,12 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
     # 60,000-seat states answer is 2 bits a seat.
     assert by_name["seated"]["statuses"].get("200", 0) > 0
     assert by_name["seat-states@60000"]["body_bytes"] == 15_000
+    # The door scanned each ticket once: every scan admitted, one entry each.
+    door = by_name["checkin"]
+    assert door["outcomes"] == {"ADMIT": door["requests"]}, door
+    assert door["admitted"] == door["requests"]
+    assert door["sign_us_per_ticket"] > 0 and door["code_chars"] == 154
+    assert "scans/s" in result.stdout and "spread / spread/no-tickets" in result.stdout
     assert "x raw SQL" in result.stdout and "| scenario |" in result.stdout
     assert "app CPU ms/req" in result.stdout and "hot-tier-realistic / hot-tier" in result.stdout
     assert '{"fill":{"rows":2000' in result.stdout

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 
+from ticketbook.auth.secrets import load_secret_key
 from ticketbook.bench.runner import (
     BenchOptions,
     machine_description,
@@ -29,7 +30,9 @@ def run_bench(admin_url: str, settings: Settings, args: argparse.Namespace) -> i
         quick=args.quick,
     )
     url = asyncio.run(prepare_database(admin_url))
-    results = asyncio.run(run_scenarios(url, options, settings.data_dir))
+    # The key the server will load too (generated into the data directory in development).
+    secret_key = load_secret_key(settings)
+    results = asyncio.run(run_scenarios(url, options, settings.data_dir, secret_key))
     print()
     print(
         f"machine: {machine_description()}; server: {options.workers} workers x "

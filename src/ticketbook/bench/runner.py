@@ -25,6 +25,7 @@ import orjson
 
 from ticketbook.bench import bigdata, scenarios
 from ticketbook.bench.cpu import CpuProbe, postmaster_pid
+from ticketbook.bench.http import Connection
 from ticketbook.bench.scenarios import Fans, Target
 from ticketbook.booking.stock import split_stock
 from ticketbook.catalog.demo import seed
@@ -34,6 +35,7 @@ from ticketbook.ops.doctor import diagnose
 from ticketbook.ops.queries import CONSERVATION_SQL
 from ticketbook.seating.demo_layouts import stadium
 from ticketbook.seating.service import store_and_seat
+from ticketbook.tickets.keys import TicketKeys
 
 BENCH_DATABASE = "ticketbook_bench"
 
@@ -310,6 +312,48 @@ async def _booking_round(
             raw_cpu,
         )
         _emit(raw.summary(**await _inventory(url)), results)
+        if shape == "spread":
+            await _untriggered_spread(url, target, options, results)
+
+
+async def _untriggered_spread(
+    url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]]
+) -> None:
+    """spread again with the ticket-issuing triggers off: what issuing a confirmed booking's
+    tickets (migration 0007) costs a booking, in the same run."""
+    await _reseed(url)
+    catalog, fans = await _fans(url, target, options.booking_clients, options)
+    await _issue_tickets(url, enabled=False)
+    try:
+        recorder = await scenarios.spread(
+            target, catalog, fans, options.booking_clients, options.duration_s
+        )
+    finally:
+        await _issue_tickets(url, enabled=True)
+    # ... and the bookings confirmed meanwhile get theirs now, as doctor expects.
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "INSERT INTO tickets (booking_id, concert_id, tier_id, admission, seat, holder_id)"
+            " SELECT b.id, b.concert_id, b.tier_id, n, b.seats[n], b.user_id"
+            " FROM bookings b, generate_series(1, b.quantity) AS n"
+            " WHERE b.status = 'CONFIRMED'"
+            " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.booking_id = b.id)"
+        )
+    finally:
+        await conn.close()
+    recorder.scenario = "spread/no-tickets"
+    _emit(recorder.summary(**fans.summary(), **await _inventory(url)), results)
+
+
+async def _issue_tickets(url: str, *, enabled: bool) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        verb = "ENABLE" if enabled else "DISABLE"
+        for trigger in ("tb_issue_tickets", "tb_issue_tickets_on_insert"):
+            await conn.execute(f"ALTER TABLE bookings {verb} TRIGGER {trigger}")
+    finally:
+        await conn.close()
 
 
 async def _seated_round(
@@ -348,6 +392,120 @@ async def _seated_round(
 
 
 STADIUM_SEATS = 60_000
+# Tickets issued for the check-in round: more than one window scans.
+CHECKIN_TICKETS = 30_000
+
+
+async def _checkin_round(
+    url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]], secret: str
+) -> None:
+    """Door staff scanning a concert's tickets, each once, over HTTP; and what a ticket's
+    code costs to sign and to verify in this process."""
+    await _reseed(url)
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            concert_id = await conn.fetchval(
+                "INSERT INTO concerts (name, artist, venue, starts_at)"
+                " VALUES ('Door night', 'The Benchmarks', 'Bench Hall',"
+                " now() + interval '1 hour') RETURNING id"
+            )
+            tier_id = await conn.fetchval(
+                "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency,"
+                " total_quantity) VALUES ($1, 'GA', 1000, 'USD', $2) RETURNING id",
+                concert_id,
+                CHECKIN_TICKETS,
+            )
+            # Confirmed bookings: the trigger issues their tickets (one each).
+            await conn.execute(
+                "WITH fan AS (INSERT INTO users DEFAULT VALUES RETURNING id),"
+                " booked AS (INSERT INTO bookings (user_id, concert_id, tier_id, quantity,"
+                "  unit_price_cents, total_cents, currency, status, hold_expires_at)"
+                "  SELECT fan.id, $1, $2, 1, 1000, 1000, 'USD', 'CONFIRMED', now()"
+                "  FROM fan, generate_series(1, $3))"
+                " UPDATE tier_stock SET available = available - $3 WHERE tier_id = $2",
+                concert_id,
+                tier_id,
+                CHECKIN_TICKETS,
+            )
+        tickets = await conn.fetch(
+            "SELECT id, tier_id, seat FROM tickets WHERE concert_id = $1", concert_id
+        )
+    finally:
+        await conn.close()
+    keys = TicketKeys(secret)
+    keys.signing_key(concert_id, 1)  # derived once per concert, not per ticket
+    started = time.process_time()
+    ticket_codes = [
+        keys.code(
+            concert_id=concert_id,
+            key_version=1,
+            ticket_id=t["id"],
+            tier_id=t["tier_id"],
+            seat=t["seat"],
+        )
+        for t in tickets
+    ]
+    sign_us = (time.process_time() - started) / len(ticket_codes) * 1e6
+    started = time.process_time()
+    for code in ticket_codes[:2000]:
+        keys.verify(code, concert_id, 1)
+    verify_us = (time.process_time() - started) / min(2000, len(ticket_codes)) * 1e6
+    token = await _staff_token(target, url, concert_id)
+    await _settle_database(url)
+    recorder, outcomes = await scenarios.checkin(
+        target, str(concert_id), token, ticket_codes, options.browse_clients, options.duration_s
+    )
+    admitted = await _admitted(url, concert_id)
+    _emit(
+        recorder.summary(
+            outcomes=dict(outcomes),
+            admitted=admitted,
+            sign_us_per_ticket=round(sign_us, 1),
+            verify_us_per_ticket=round(verify_us, 1),
+            code_chars=len(ticket_codes[0]),
+        ),
+        results,
+    )
+
+
+async def _staff_token(target: Target, url: str, concert_id: uuid.UUID) -> str:
+    """A fresh account's bearer token, granted the door for ``concert_id``."""
+    conn = Connection(target.host, target.port)
+    try:
+        status, body = await conn.request(
+            "POST",
+            "/api/auth/register",
+            {
+                "email": f"door-{uuid.uuid4().hex[:12]}@bench.example",
+                "password": "bench door staff 1",
+            },
+        )
+    finally:
+        await conn.close()
+    if status != 201:
+        raise RuntimeError(f"could not register the door staff: {status} {body!r}")
+    session = orjson.loads(body)
+    db = await asyncpg.connect(url)
+    try:
+        await db.execute(
+            "INSERT INTO checkin_staff (concert_id, user_id) VALUES ($1, $2)",
+            concert_id,
+            uuid.UUID(session["userId"]),
+        )
+    finally:
+        await db.close()
+    return str(session["token"])
+
+
+async def _admitted(url: str, concert_id: uuid.UUID) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM checkins WHERE concert_id = $1", concert_id)
+        )
+    finally:
+        await conn.close()
 
 
 async def _stadium_concert(url: str) -> str:
@@ -484,6 +642,23 @@ def summary_table(results: list[dict[str, Any]]) -> str:
                 f"{slow['throughput_rps'] / fast['throughput_rps']:.2f} "
                 "(150 ms ± 100 ms payments vs instant, while on sale)"
             )
+    with_tickets, without = by_name.get("spread"), by_name.get("spread/no-tickets")
+    if with_tickets and without:
+        ratios.append(
+            "spread / spread/no-tickets (issuing tickets in the confirming statement): "
+            f"app CPU {with_tickets.get('app_cpu_ms_per_request')} vs "
+            f"{without.get('app_cpu_ms_per_request')} ms/req, PG CPU "
+            f"{with_tickets.get('pg_cpu_ms_per_request')} vs "
+            f"{without.get('pg_cpu_ms_per_request')} ms/req"
+        )
+    door = by_name.get("checkin")
+    if door:
+        ratios.append(
+            f"checkin: {door['throughput_rps']} scans/s, p99 {door['p99_ms']} ms, app CPU "
+            f"{door.get('app_cpu_ms_per_request')} + PG CPU {door.get('pg_cpu_ms_per_request')}"
+            f" ms/scan; a code ({door['code_chars']} characters) costs "
+            f"{door['sign_us_per_ticket']} us to sign, {door['verify_us_per_ticket']} us to verify"
+        )
     realistic, instant = by_name.get("hot-tier-realistic"), by_name.get("hot-tier")
     if realistic and instant and instant["throughput_rps"]:
         ratios.append(
@@ -536,7 +711,11 @@ async def _serving(
         server.stop()
 
 
-async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list[dict[str, Any]]:
+async def run_scenarios(
+    url: str, options: BenchOptions, data_dir: Path, secret_key: str
+) -> list[dict[str, Any]]:
+    """Every scenario, in order. ``secret_key`` is the server's (its settings'), so the
+    check-in round can sign the codes the door then scans."""
     results: list[dict[str, Any]] = []
     many = options.many_clients
     async with _serving(url, options, data_dir, instant_payments(options)) as target:
@@ -549,6 +728,7 @@ async def run_scenarios(url: str, options: BenchOptions, data_dir: Path) -> list
         await _booking_round(url, target, options, results)
         await _seated_round(url, target, options, results)
         await _steady_round(url, target, options, results, f"hot-tier-steady@{many}")
+        await _checkin_round(url, target, options, results, secret_key)
         if options.rows:
             await _big_round(url, target, options, results)
     # A second server, on the same port once the first has stopped: the payment profile is

@@ -11,7 +11,7 @@ import math
 import random
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -438,3 +438,40 @@ def inventory_check(report_lines: list[str], violations: int, tiers: list[Any]) 
             "doctor": "clean" if violations == 0 else report_lines,
         }
     }
+
+
+async def checkin(
+    target: Target,
+    concert_id: str,
+    token: str,
+    ticket_codes: list[str],
+    clients: int,
+    duration_s: float,
+    gates: int = 8,
+) -> tuple[Recorder, Counter[str]]:
+    """Door staff at ``gates`` gates scanning every ticket once (verify, check revocation,
+    record the entry): the recorder, and what the door answered."""
+    queue = deque(ticket_codes)
+    headers = {"Authorization": f"Bearer {token}"}
+    outcomes: Counter[str] = Counter()
+
+    async def client(i: int, conn: Connection, rec: Recorder, deadline: float) -> None:
+        gate = f"Gate {i % gates + 1}"
+        while queue and time.perf_counter() < deadline:
+            scan = {
+                "concertId": concert_id,
+                "code": queue.popleft(),
+                "gate": gate,
+                "scanId": str(uuid.uuid4()),
+            }
+            started = time.perf_counter()
+            try:
+                status, body = await conn.request("POST", "/api/checkin", scan, headers)
+            except HttpError:
+                rec.record("error", time.perf_counter() - started)
+                continue
+            rec.record(status, time.perf_counter() - started)
+            if status == 200:
+                outcomes[orjson.loads(body)["outcome"]] += 1
+
+    return await _run_clients(target, "checkin", clients, duration_s, client), outcomes
