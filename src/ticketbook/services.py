@@ -21,12 +21,14 @@ from ticketbook.booking.service import BookingEngine
 from ticketbook.db.pool import Database, open_database
 from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.live.hub import AvailabilityHub, start_live_hub
+from ticketbook.mail.outbox import Mailer, run_mailer
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
 from ticketbook.ratelimit.limiter import RateLimiter
 from ticketbook.ratelimit.pruning import run_pruner
 from ticketbook.settings import Settings
 from ticketbook.tickets.keys import TicketKeys
+from ticketbook.tickets.service import Tickets
 
 
 @dataclass
@@ -43,6 +45,9 @@ class AppServices:
     limiter: RateLimiter
     # Ticket codes: each concert's Ed25519 key, derived from the same secret key.
     ticket_keys: TicketKeys
+    # Fans' tickets (codes, transfers) and the mail outbox's sender (docs/tickets.md).
+    tickets: Tickets
+    mailer: Mailer
     # Live availability for the pages' event streams (None when background jobs are off).
     live: AvailabilityHub | None = None
     # Catalog reads (concert list and pages): a replica's pool when READ_DATABASE_URL is set,
@@ -111,6 +116,9 @@ async def open_services(
         payment_gateway = gateway or SimulatedGateway(settings.payment)
         limiter = RateLimiter(db, settings.limits)
         engine = booking_engine(settings, db, payment_gateway, limiter)
+        ticket_keys = TicketKeys(secret_key)
+        tickets = Tickets(db, ticket_keys, signer, limiter)
+        mailer = Mailer(db, tickets, settings.mail)
         live: AvailabilityHub | None = None
         if run_background_jobs:
             # One LISTEN connection per process feeds every open concert page, and wakes
@@ -128,6 +136,8 @@ async def open_services(
                 ),
                 run_pruner(db),
                 run_refunder(engine.refunds, settings.reaper_interval_s),
+                # Confirmations and transfers, sent after the fact (never in a booking's path).
+                run_mailer(mailer, settings.mail.interval_s),
             ):
                 stack.push_async_callback(_cancel, _start(job))
         yield AppServices(
@@ -138,7 +148,9 @@ async def open_services(
             accounts=accounts_service(settings, db, signer, limiter),
             signer=signer,
             limiter=limiter,
-            ticket_keys=TicketKeys(secret_key),
+            ticket_keys=ticket_keys,
+            tickets=tickets,
+            mailer=mailer,
             live=live,
             read_db=read_db,
         )

@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from tests.support.accounts import new_concert_body, organizer, register
 from tests.support.api import book
 from tests.support.inprocess import InProcessApp, InProcessClient
-from tests.support.inventory import make_concert, snapshot
+from tests.support.inventory import fetchval, make_concert, snapshot
 from tests.support.pages import forms
 from tests.support.seating import seated_concert
 from ticketbook.app import build_app
@@ -72,6 +72,10 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/login"): "the sign-in form",
     ("GET", "/register"): "the sign-up form",
     ("*", "/static"): "stylesheet and script",
+    # A capability link: only with the MAC of the ticket's id (else 404); tested in
+    # tests/http/test_tickets.py.
+    ("GET", "/tickets/{ticket_id}"): "the ticket page an email links to, for its key's holder",
+    ("GET", "/tickets/{ticket_id}.pdf"): "the PDF of that page, for its key's holder",
 }
 
 
@@ -199,7 +203,69 @@ def _page_cancel_by_other_visitor(client: httpx.Client, cast: Cast) -> httpx.Res
         visitor.close()
 
 
+def _a_ticket(cast: Cast) -> str:
+    ticket: str = fetchval(
+        cast.db,
+        "SELECT id::text FROM tickets WHERE booking_id = $1::uuid ORDER BY admission LIMIT 1",
+        cast.booking_id,
+    )
+    return ticket
+
+
+def _tickets_api(suffix: str) -> Probe:
+    """A's booking's tickets (or their PDF): 401 without a token, 404 to B."""
+
+    def call(headers: Callable[[Cast], dict[str, str]]) -> Call:
+        return lambda client, cast: client.get(
+            f"/api/bookings/{cast.booking_id}/tickets{suffix}", headers=headers(cast)
+        )
+
+    return Probe(call(lambda c: {}), 401, call(lambda c: c.b), 404)
+
+
+def _tickets_page(suffix: str) -> Probe:
+    """A's booking's ticket page (or its PDF): 404 to a visitor with no session and to
+    another visitor's session."""
+
+    def anonymous(client: httpx.Client, cast: Cast) -> httpx.Response:
+        return client.get(f"/bookings/{cast.booking_id}/tickets{suffix}")
+
+    def intruder(client: httpx.Client, cast: Cast) -> httpx.Response:
+        visitor, _ = page_visitor(client)
+        try:
+            return visitor.get(f"/bookings/{cast.booking_id}/tickets{suffix}")
+        finally:
+            visitor.close()
+
+    return Probe(anonymous, 404, intruder, 404)
+
+
+TRANSFER_BODY = {"email": "someone@example.com", "name": "Someone"}
+
+
+def _no_ticket_moved(cast: Cast) -> None:
+    assert fetchval(cast.db, "SELECT count(*) FROM ticket_transfers") == 0
+
+
 PROTECTED: dict[Route, Probe] = {
+    ("GET", "/api/bookings/{booking_id}/tickets"): _tickets_api(""),
+    ("GET", "/api/bookings/{booking_id}/tickets.pdf"): _tickets_api(".pdf"),
+    ("POST", "/api/tickets/{ticket_id}/transfer"): Probe(
+        lambda client, cast: client.post(
+            f"/api/tickets/{_a_ticket(cast)}/transfer", json=TRANSFER_BODY
+        ),
+        401,
+        lambda client, cast: client.post(
+            f"/api/tickets/{_a_ticket(cast)}/transfer", json=TRANSFER_BODY, headers=cast.b
+        ),
+        404,
+        after=lambda client, cast: _no_ticket_moved(cast),
+    ),
+    ("GET", "/bookings/{booking_id}/tickets"): _tickets_page(""),
+    ("GET", "/bookings/{booking_id}/tickets.pdf"): _tickets_page(".pdf"),
+    ("POST", "/tickets/{ticket_id}/transfer"): _page_post(
+        lambda cast: f"/tickets/{_a_ticket(cast)}/transfer", lambda cast: TRANSFER_BODY
+    ),
     ("POST", "/api/bookings"): Probe(
         lambda client, cast: book(client, {}, cast.tier_id),
         401,
@@ -339,6 +405,12 @@ def _public_request(client: httpx.Client, route: Route, cast: Cast) -> tuple[int
     seat_map = "seat" in path or "{layout_id}" in path
     path = path.replace("{concert_id}", cast.seated_concert_id if seat_map else cast.concert_id)
     path = path.replace("{layout_id}", cast.layout_id)
+    if "{ticket_id}" in path:
+        # The emailed link: the ticket's id with its key.
+        assert isinstance(client, InProcessClient)
+        ticket = _a_ticket(cast)
+        key = client.owner.app.state.services.tickets.link_key(uuid.UUID(ticket))
+        path = path.replace("{ticket_id}", ticket) + f"?key={key}"
     if route == ("*", "/static"):
         method, path = "GET", "/static/app.css"
     if route == ("GET", "/api/concerts/{concert_id}/events"):

@@ -5,10 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ticketbook.api.openapi import build_openapi
-from ticketbook.api.routes import auth, bookings, concerts, health, live, organizer, seating
+from ticketbook.api.routes import (
+    auth,
+    bookings,
+    concerts,
+    health,
+    live,
+    organizer,
+    seating,
+    tickets,
+)
 
 
 def install(app: FastAPI) -> None:
-    for module in (health, concerts, live, auth, bookings, organizer, seating):
+    for module in (health, concerts, live, auth, bookings, organizer, seating, tickets):
         app.include_router(module.router, prefix="/api")
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -20,7 +20,7 @@ import asyncpg
 
 from ticketbook.auth.secrets import check_production_key
 from ticketbook.booking.stock import MAX_STOCK_SLOTS, split_stock
-from ticketbook.cli import venue
+from ticketbook.cli import tickets, venue
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
 from ticketbook.domain.enums import Role
@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     venue.add_parser(commands)
+    tickets.add_parser(commands)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--output", type=Path, help="write it to this file instead")
@@ -273,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.document = venue.read_document(args)
             ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
             return asyncio.run(venue.run(database_url, args))
+        if args.command == "tickets":
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            return asyncio.run(tickets.run(database_url, args))
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
         if args.command == "bench":

@@ -422,3 +422,74 @@ class SeatConcert(ApiModel):
         ),
     ]
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+
+
+# -- tickets (docs/tickets.md) --------------------------------------------------------------
+
+TicketState = Literal["valid", "used", "revoked"]
+
+
+class TicketInfo(ApiModel):
+    """One ticket as its holder sees it, with its signed code."""
+
+    id: uuid.UUID
+    booking_id: uuid.UUID
+    concert_id: uuid.UUID
+    concert_name: str
+    artist: str
+    venue: str
+    starts_at: datetime
+    timezone: str = Field(description="The venue's IANA time zone")
+    venue_time: str = Field(
+        description="The start as the venue's clock shows it, e.g. 'Wed 23 Dec 2026 · 19:30 EST'"
+    )
+    admission: int = Field(description="Which of the booking's admissions it carries (1-10)")
+    tier_type: TierType
+    tier: str = Field(description="The tier's name: 'General admission', or a seat zone's")
+    seat: str | None = Field(description="Reserved seats: the seat's code (section:row:seat)")
+    seat_label: str | None = Field(description="The seat as a fan reads it")
+    holder: str = Field(description="The holder: the name given at transfer, else the email")
+    status: TicketState = Field(
+        description="valid (admits once), used (checked in) or revoked (cancelled, or "
+        "transferred: its code admits nobody)"
+    )
+    revoked_reason: Literal["cancelled", "transferred"] | None
+    transferred_to: str | None = Field(description="Who a transferred ticket went to")
+    used_at: datetime | None = Field(description="When its admission was checked in")
+    code: str | None = Field(description="The signed code the QR code holds; null once revoked")
+    qr_svg: str | None = Field(
+        default=None, description="The QR code as an SVG document, when asked for (?qr=true)"
+    )
+
+
+class BookingTickets(ApiModel):
+    """GET /api/bookings/{bookingId}/tickets: the tickets of the booking the caller holds."""
+
+    success: bool = True
+    booking_id: uuid.UUID
+    booking_status: BookingStatus
+    data: list[TicketInfo]
+    count: int
+
+
+class TransferRequest(ApiModel):
+    """Body of POST /api/tickets/{ticketId}/transfer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[StrictStr, Field(min_length=3, max_length=254)] = Field(
+        description="The new holder's email: their account, made if there is none"
+    )
+    name: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(
+        description="The new holder's name, printed on the ticket"
+    )
+
+
+class TransferResult(ApiModel):
+    success: bool = True
+    transfer_id: uuid.UUID
+    from_ticket_id: uuid.UUID = Field(description="The old ticket: revoked from now on")
+    to_ticket_id: uuid.UUID = Field(description="The new holder's ticket")
+    email: str
+    name: str
+    message: str

@@ -302,6 +302,8 @@ async def bookings(
             "bookings": mine,
             "seat_names": await seat_pages.seat_names(services.catalog_db, mine),
             "just_cancelled": just_cancelled,
+            # Tickets others transferred to this account (in bookings that aren't its own).
+            "received": [] if session.is_new else await services.tickets.received(session.user_id),
             # Right after registering or signing in: what moved from the guest, what stayed.
             "welcome": welcome_notice(services.signer, session, welcome),
             "ticket_cap": services.settings.limits.max_tickets_per_concert,

@@ -1,0 +1,1 @@
+"""Outgoing mail: the messages (confirmations, transfers) and the outbox sender."""

@@ -1,0 +1,145 @@
+"""The outbox sender: a background job in every app process that sends the mail waiting in
+`email_outbox` through SMTP (aiosmtplib).
+
+The rows are written in the transaction that makes them (the booking trigger, a transfer),
+so a booking never waits for SMTP and a message can't be lost between the two. Each round
+claims the due rows (FOR UPDATE SKIP LOCKED, with a lease: several processes never send one
+message at the same time), composes each from the database as it is now (a rotated key's
+new code), sends it, and marks it sent. A failure is counted with its error, and the
+message waits ``retry_base_s``, doubled per failure up to an hour, then goes again. Delivery
+is at least once: a process that dies between the server's "250 OK" and the mark sends it
+again when its lease runs out, under the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+import aiosmtplib
+import asyncpg
+
+from ticketbook.db.pool import Database
+from ticketbook.domain.enums import EmailKind
+from ticketbook.mail import messages, queries
+from ticketbook.settings import MailSettings
+from ticketbook.tickets.service import Tickets
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 20
+MAX_RETRY_DELAY_S = 3600.0
+
+
+@dataclass
+class Mailer:
+    db: Database
+    tickets: Tickets
+    settings: MailSettings
+    _told_unconfigured: bool = field(default=False, init=False)
+
+    @property
+    def configured(self) -> bool:
+        return self.settings.smtp_host is not None
+
+    def booking_link(self, booking_id: uuid.UUID) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/bookings/{booking_id}/tickets"
+
+    def ticket_link(self, ticket_id: uuid.UUID) -> str:
+        key = self.tickets.link_key(ticket_id)
+        return f"{self.settings.public_url.rstrip('/')}/tickets/{ticket_id}?key={key}"
+
+    async def deliver_due(self) -> int:
+        """Send what is due, batch after batch; how many were sent."""
+        if not self.configured:
+            if not self._told_unconfigured:
+                waiting = await self.db.fetchval(queries.WAITING_SQL)
+                log.warning(
+                    "SMTP is not configured (TICKETBOOK_SMTP_HOST): %d message(s) wait in the "
+                    "outbox and more will; they are sent once it is set",
+                    waiting,
+                )
+                self._told_unconfigured = True
+            return 0
+        sent = 0
+        while True:
+            rows = await self.db.fetch(queries.CLAIM_SQL, BATCH_SIZE, self._lease_s())
+            for row in rows:
+                sent += await self._deliver(row)
+            if len(rows) < BATCH_SIZE:
+                return sent
+
+    def _lease_s(self) -> float:
+        # Longer than a send can take: connect, a few commands, the data.
+        return self.settings.smtp_timeout_s * 4 + 30.0
+
+    def retry_delay_s(self, attempts: int) -> float:
+        """The wait after the ``attempts``-th failure (1, 2, ...)."""
+        return min(self.settings.retry_base_s * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY_S)
+
+    async def _deliver(self, row: asyncpg.Record) -> int:
+        try:
+            message = await self.compose(row)
+            await self._send(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempts = row["attempts"] + 1
+            delay = self.retry_delay_s(attempts)
+            await self.db.execute(queries.FAILED_SQL, row["id"], _describe(exc), delay)
+            log.warning(
+                "mail not sent; retrying in %.1f s",
+                delay,
+                extra={"outbox_id": str(row["id"]), "kind": row["kind"], "attempts": attempts},
+            )
+            return 0
+        await self.db.execute(queries.SENT_SQL, row["id"])
+        log.info("mail sent", extra={"outbox_id": str(row["id"]), "kind": row["kind"]})
+        return 1
+
+    async def compose(self, row: asyncpg.Record) -> EmailMessage:
+        envelope = messages.Envelope(row["id"], row["to_address"], self.settings.from_address)
+        if row["kind"] == EmailKind.BOOKING_CONFIRMED:
+            owner = await self.db.fetchval(queries.BOOKING_USER_SQL, row["booking_id"])
+            booking = await self.tickets.for_booking(row["booking_id"], owner)
+            return messages.booking_confirmed(
+                envelope, booking, self.booking_link(row["booking_id"])
+            )
+        ticket = await self.tickets.ticket(row["ticket_id"])
+        if ticket is None:
+            raise LookupError(f"ticket {row['ticket_id']} is gone")
+        given_by = await self.db.fetchval(queries.TRANSFER_SENDER_SQL, ticket.id)
+        return messages.ticket_transferred(envelope, ticket, self.ticket_link(ticket.id), given_by)
+
+    async def _send(self, message: EmailMessage) -> None:
+        s = self.settings
+        await aiosmtplib.send(
+            message,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            timeout=s.smtp_timeout_s,
+        )
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def run_mailer(mailer: Mailer, interval_s: float) -> None:
+    """Loop forever (until cancelled): send what is due, then sleep."""
+    while True:
+        try:
+            await mailer.deliver_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The database may be restarting; try again next round.
+            log.exception("outbox round failed")
+        await asyncio.sleep(interval_s)

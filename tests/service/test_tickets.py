@@ -1,0 +1,312 @@
+"""The Tickets service on a real PostgreSQL: a confirmed booking's tickets with codes that
+verify under the concert's key, who sees which ticket, transfers (and what they refuse), a
+cancel racing a transfer, key rotation, and the PDF parsed back with pypdf."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from tests.support.inprocess import app_settings
+from tests.support.inventory import fetch, fetchval, make_concert
+from tests.support.seating import seated_concert
+from ticketbook.auth.identity import Identity
+from ticketbook.domain.enums import Role
+from ticketbook.domain.errors import ConcertStarted, InvalidInput, NotFound
+from ticketbook.seating.demo_layouts import section_block
+from ticketbook.services import AppServices, open_services
+from ticketbook.tickets import codes
+from ticketbook.tickets.pdf import tickets_pdf
+from ticketbook.tickets.service import (
+    AccountRequired,
+    TicketRevoked,
+    TicketStatus,
+    TicketUsed,
+    rotate_key,
+)
+
+PASSWORD = "a decent passphrase 42"
+
+
+def _run(db_url: str, tmp_path: Path, scene: Callable[[AppServices], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        async with open_services(
+            app_settings(tmp_path), database_url=db_url, run_background_jobs=False
+        ) as services:
+            return await scene(services)
+
+    return asyncio.run(main())
+
+
+async def _account(services: AppServices, prefix: str = "fan") -> Identity:
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    user_id, _ = await services.accounts.create_account(email, PASSWORD)
+    return Identity(user_id, Role.FAN, email)
+
+
+async def _book(
+    services: AppServices, user: uuid.UUID, tier: str | uuid.UUID, quantity: int = 1, **kw: Any
+) -> uuid.UUID:
+    result = await services.engine.book(
+        user_id=user, tier_id=uuid.UUID(str(tier)), quantity=quantity, key=uuid.uuid4(), **kw
+    )
+    assert result.booking is not None and result.booking.status == "CONFIRMED", result
+    return result.booking.id
+
+
+def test_a_confirmed_booking_has_one_ticket_per_admission_with_a_verifying_code(
+    db_url: str, tmp_path: Path
+) -> None:
+    concert = make_concert(db_url, {"GA": 10}, timezone="America/New_York")
+
+    async def scene(services: AppServices) -> Any:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"], 3)
+        return booking, await services.tickets.for_booking(booking, fan.user_id), services
+
+    _, found, services = _run(db_url, tmp_path, scene)
+    assert [t.admission for t in found.tickets] == [1, 2, 3]
+    concert_id = uuid.UUID(concert["id"])
+    for ticket in found.tickets:
+        assert ticket.status is TicketStatus.VALID and ticket.code is not None
+        assert len(ticket.code) == 154  # GA: docs/tickets.md
+        claim = services.ticket_keys.verify(ticket.code, concert_id, 1)
+        assert claim.ticket_id == ticket.id and claim.seat is None
+        assert ticket.tier_name == "General admission" and ticket.seat_label is None
+        # The venue's clock, named by its zone.
+        assert ticket.venue_time.endswith(("EST", "EDT"))
+    assert len({t.code for t in found.tickets}) == 3
+
+
+def test_nobody_else_sees_a_booking_or_its_tickets(db_url: str, tmp_path: Path) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> None:
+        fan, stranger = await _account(services), await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        with pytest.raises(NotFound):
+            await services.tickets.for_booking(booking, stranger.user_id)
+        with pytest.raises(NotFound):
+            await services.tickets.for_booking(uuid.uuid4(), fan.user_id)
+
+    _run(db_url, tmp_path, scene)
+
+
+def test_a_seated_ticket_names_its_seat_and_its_pdf_says_so(db_url: str, tmp_path: Path) -> None:
+    concert = seated_concert(db_url, tmp_path, section_block(3, 6))
+    tier = concert["zones"]["standard"]
+
+    async def scene(services: AppServices) -> Any:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, tier, 2, seats=("S:B:3", "S:B:4"))
+        return await services.tickets.for_booking(booking, fan.user_id)
+
+    found = _run(db_url, tmp_path, scene)
+    seats = [t.seat for t in found.tickets]
+    assert seats == ["S:B:3", "S:B:4"]
+    first = found.tickets[0]
+    assert first.seat_label is not None and "row B, seat 3" in first.seat_label
+    assert first.code is not None and len(first.code) == 162  # 95 + 5 bytes ("S:B:3"), base32
+    claim, _, _ = codes.read(first.code)
+    assert claim.seat == "S:B:3"
+
+    reader = PdfReader(io.BytesIO(tickets_pdf(found.tickets)))
+    assert len(reader.pages) == 2
+    text = reader.pages[0].extract_text()
+    assert first.concert_name in text
+    assert "row B, seat 3" in text
+    assert first.holder in text
+    assert first.code in "".join(text.split())
+
+
+def test_a_transfer_revokes_the_old_ticket_and_issues_the_new_holder_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+    recipient_email = f"friend-{uuid.uuid4().hex[:8]}@example.com"
+
+    async def scene(services: AppServices) -> Any:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"], 2)
+        before = await services.tickets.for_booking(booking, fan.user_id)
+        ticket = before.tickets[0]
+        done = await services.tickets.transfer(
+            ticket_id=ticket.id,
+            sender=fan,
+            email=recipient_email.upper(),  # stored normalized
+            name="  Alex   Friend ",
+            address="198.51.100.7",
+        )
+        mine = await services.tickets.for_booking(booking, fan.user_id)
+        theirs = await services.tickets.for_booking(booking, done.to_user_id)
+        received = await services.tickets.received(done.to_user_id)
+        # Gone from the old holder: transferring it again is refused.
+        with pytest.raises(TicketRevoked):
+            await services.tickets.transfer(
+                ticket_id=ticket.id, sender=fan, email="x@example.com", name="X", address=None
+            )
+        # And the new holder's ticket is not the old holder's to give.
+        with pytest.raises(NotFound):
+            await services.tickets.transfer(
+                ticket_id=done.to_ticket_id,
+                sender=fan,
+                email="x@example.com",
+                name="X",
+                address=None,
+            )
+        return fan, ticket, done, mine, theirs, received
+
+    fan, ticket, done, mine, theirs, received = _run(db_url, tmp_path, scene)
+    assert done.account_created and done.email == recipient_email and done.name == "Alex Friend"
+    old = next(t for t in mine.tickets if t.admission == ticket.admission)
+    assert old.status is TicketStatus.REVOKED and old.code is None
+    assert old.transferred_to == "Alex Friend"
+    assert [t.status for t in mine.tickets] == [TicketStatus.REVOKED, TicketStatus.VALID]
+    assert [t.id for t in theirs.tickets] == [done.to_ticket_id] == [t.id for t in received]
+    new = theirs.tickets[0]
+    assert new.holder == "Alex Friend" and new.code is not None and new.code != ticket.code
+    assert new.admission == ticket.admission and new.seat == ticket.seat
+    rows = fetch(
+        db_url,
+        "SELECT kind, to_address, ticket_id FROM email_outbox WHERE kind = 'ticket_transferred'",
+    )
+    assert [(r["to_address"], r["ticket_id"]) for r in rows] == [
+        (recipient_email, done.to_ticket_id)
+    ]
+    logged = fetch(db_url, "SELECT from_user_id, to_user_id FROM ticket_transfers")
+    assert [(r["from_user_id"], r["to_user_id"]) for r in logged] == [
+        (fan.user_id, done.to_user_id)
+    ]
+    # The new account has an email and a hash that no password matches.
+    account = fetch(db_url, "SELECT role, password_hash FROM users WHERE id = $1", done.to_user_id)
+    assert account[0]["role"] == "fan" and account[0]["password_hash"].startswith("!")
+
+
+def test_a_transfer_to_an_existing_account_uses_it(db_url: str, tmp_path: Path) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> Any:
+        fan, friend = await _account(services), await _account(services, "friend")
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        done = await services.tickets.transfer(
+            ticket_id=ticket.id, sender=fan, email=friend.email or "", name="F", address=None
+        )
+        return friend, done
+
+    friend, done = _run(db_url, tmp_path, scene)
+    assert done.to_user_id == friend.user_id and not done.account_created
+
+
+def test_what_a_transfer_refuses(db_url: str, tmp_path: Path) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> None:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"], 3)
+        used, cancelled_later, started = (
+            await services.tickets.for_booking(booking, fan.user_id)
+        ).tickets
+
+        def give(ticket_id: uuid.UUID, sender: Identity = fan, **kw: str) -> Awaitable[Any]:
+            body = {"email": "friend@example.com", "name": "Friend", **kw}
+            return services.tickets.transfer(
+                ticket_id=ticket_id, sender=sender, address=None, **body
+            )
+
+        with pytest.raises(AccountRequired):  # guests have no email to answer for a transfer
+            await give(used.id, Identity(fan.user_id, Role.GUEST))
+        with pytest.raises(InvalidInput):
+            await give(used.id, email=fan.email or "")
+        with pytest.raises(InvalidInput):
+            await give(used.id, email="not an email")
+        with pytest.raises(InvalidInput):
+            await give(used.id, name="   ")
+        with pytest.raises(NotFound):
+            await give(uuid.uuid4())
+        # Checked in: its admission has entered.
+        await services.db.execute(
+            "INSERT INTO checkins (booking_id, admission, ticket_id, concert_id, gate, scan_id)"
+            " SELECT booking_id, admission, id, concert_id, 'Gate 1', gen_random_uuid()"
+            " FROM tickets WHERE id = $1",
+            used.id,
+        )
+        with pytest.raises(TicketUsed):
+            await give(used.id)
+        assert (await services.tickets.ticket(used.id)).status is TicketStatus.USED  # type: ignore[union-attr]
+        # The concert has started.
+        await services.db.execute(
+            "UPDATE concerts SET starts_at = $2 WHERE id = $1",
+            uuid.UUID(concert["id"]),
+            datetime.now(UTC) - timedelta(minutes=5),
+        )
+        with pytest.raises(ConcertStarted):
+            await give(started.id)
+        # Cancelled: its tickets are revoked by the cancel's own statement.
+        await services.db.execute(
+            "UPDATE concerts SET starts_at = $2 WHERE id = $1",
+            uuid.UUID(concert["id"]),
+            datetime.now(UTC) + timedelta(days=5),
+        )
+        await services.engine.cancel(user_id=fan.user_id, booking_id=booking)
+        with pytest.raises(TicketRevoked):
+            await give(cancelled_later.id)
+
+    _run(db_url, tmp_path, scene)
+    assert fetchval(db_url, "SELECT count(*) FROM ticket_transfers") == 0
+
+
+def test_a_cancel_racing_a_transfer_leaves_no_live_ticket(db_url: str, tmp_path: Path) -> None:
+    """The transfer holds the booking row FOR SHARE: a cancel waits for it, then its trigger
+    revokes the new ticket too. Many rounds, both orders."""
+    concert = make_concert(db_url, {"GA": 100})
+
+    async def scene(services: AppServices) -> None:
+        fan = await _account(services)
+        for _ in range(8):
+            booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+            ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+            transfer = services.tickets.transfer(
+                ticket_id=ticket.id, sender=fan, email="racer@example.com", name="R", address=None
+            )
+            cancel = services.engine.cancel(user_id=fan.user_id, booking_id=booking)
+            await asyncio.gather(transfer, cancel, return_exceptions=True)
+
+    _run(db_url, tmp_path, scene)
+    live = fetchval(
+        db_url,
+        "SELECT count(*) FROM tickets t JOIN bookings b ON b.id = t.booking_id"
+        " WHERE t.revoked_at IS NULL AND b.status <> 'CONFIRMED'",
+    )
+    assert live == 0
+
+
+def test_rotating_a_key_changes_every_code_and_the_old_ones_stop_verifying(
+    db_url: str, tmp_path: Path
+) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+    concert_id = uuid.UUID(concert["id"])
+
+    async def scene(services: AppServices) -> Any:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        before = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        version = await rotate_key(services.db, concert_id)
+        after = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        with pytest.raises(NotFound):
+            await rotate_key(services.db, uuid.uuid4())
+        return before, after, version, services
+
+    before, after, version, services = _run(db_url, tmp_path, scene)
+    assert version == 2 and before.code != after.code
+    assert services.ticket_keys.verify(after.code, concert_id, 2).ticket_id == after.id
+    with pytest.raises(codes.InvalidCode):
+        services.ticket_keys.verify(before.code, concert_id, 2)
