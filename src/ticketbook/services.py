@@ -18,6 +18,7 @@ from ticketbook.auth.tokens import TokenSigner
 from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.refunds import run_refunder
 from ticketbook.booking.service import BookingEngine
+from ticketbook.checkin.service import CheckinDesk
 from ticketbook.db.pool import Database, open_database
 from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.live.hub import AvailabilityHub, start_live_hub
@@ -45,6 +46,8 @@ class AppServices:
     limiter: RateLimiter
     # Ticket codes: each concert's Ed25519 key, derived from the same secret key.
     ticket_keys: TicketKeys
+    # The door: scans, offline bundles and syncs, door staff (docs/checkin.md).
+    checkin: CheckinDesk
     # Fans' tickets (codes, transfers) and the mail outbox's sender (docs/tickets.md).
     tickets: Tickets
     mailer: Mailer
@@ -149,6 +152,7 @@ async def open_services(
             signer=signer,
             limiter=limiter,
             ticket_keys=ticket_keys,
+            checkin=CheckinDesk(db, ticket_keys),
             tickets=tickets,
             mailer=mailer,
             live=live,

@@ -247,6 +247,53 @@ def _no_ticket_moved(cast: Cast) -> None:
     assert fetchval(cast.db, "SELECT count(*) FROM ticket_transfers") == 0
 
 
+def _checkin_api(method: str, suffix: str) -> Probe:
+    """The door's JSON API: 401 without a token, 403 to fan B (not the concert's staff)."""
+
+    def call(headers: Callable[[Cast], dict[str, str]]) -> Call:
+        def send(client: httpx.Client, cast: Cast) -> httpx.Response:
+            if not suffix:
+                scan = {
+                    "concertId": cast.concert_id,
+                    "scanId": str(uuid.uuid4()),
+                    "code": "TB" + "A" * 150,
+                    "gate": "Gate 1",
+                }
+                return client.post("/api/checkin", json=scan, headers=headers(cast))
+            path = f"/api/checkin/{cast.concert_id}{suffix}"
+            if method == "GET":
+                return client.get(path, headers=headers(cast))
+            return client.post(path, json={"device": "d", "scans": []}, headers=headers(cast))
+
+        return send
+
+    def nothing_scanned(client: httpx.Client, cast: Cast) -> None:
+        assert fetchval(cast.db, "SELECT count(*) FROM checkin_scans") == 0
+
+    return Probe(call(lambda c: {}), 401, call(lambda c: c.b), 403, after=nothing_scanned)
+
+
+def _staff_api(method: str) -> Probe:
+    """Door staff of organizer 1's concert: 401 without a token, 403 to organizer 2."""
+
+    def call(headers: Callable[[Cast], dict[str, str]]) -> Call:
+        def send(client: httpx.Client, cast: Cast) -> httpx.Response:
+            path = f"/api/organizer/concerts/{cast.organizer_concert_id}/staff"
+            if method == "POST":
+                body = {"email": "someone@example.com"}
+                return client.post(path, json=body, headers=headers(cast))
+            if method == "DELETE":
+                return client.delete(f"{path}/{cast.b_id}", headers=headers(cast))
+            return client.get(path, headers=headers(cast))
+
+        return send
+
+    def nobody_granted(client: httpx.Client, cast: Cast) -> None:
+        assert fetchval(cast.db, "SELECT count(*) FROM checkin_staff") == 0
+
+    return Probe(call(lambda c: {}), 401, call(lambda c: c.organizer_2), 403, after=nobody_granted)
+
+
 PROTECTED: dict[Route, Probe] = {
     ("GET", "/api/bookings/{booking_id}/tickets"): _tickets_api(""),
     ("GET", "/api/bookings/{booking_id}/tickets.pdf"): _tickets_api(".pdf"),
@@ -375,6 +422,13 @@ PROTECTED: dict[Route, Probe] = {
         },
     ),
     ("POST", "/logout"): _page_post(lambda cast: "/logout", lambda cast: {}),
+    ("POST", "/api/checkin"): _checkin_api("POST", ""),
+    ("GET", "/api/checkin/{concert_id}/bundle"): _checkin_api("GET", "/bundle"),
+    ("POST", "/api/checkin/{concert_id}/sync"): _checkin_api("POST", "/sync"),
+    ("GET", "/api/checkin/{concert_id}/gates"): _checkin_api("GET", "/gates"),
+    ("POST", "/api/organizer/concerts/{concert_id}/staff"): _staff_api("POST"),
+    ("GET", "/api/organizer/concerts/{concert_id}/staff"): _staff_api("GET"),
+    ("DELETE", "/api/organizer/concerts/{concert_id}/staff/{user_id}"): _staff_api("DELETE"),
 }
 
 

@@ -8,6 +8,7 @@ from ticketbook.api.openapi import build_openapi
 from ticketbook.api.routes import (
     auth,
     bookings,
+    checkin,
     concerts,
     health,
     live,
@@ -18,6 +19,6 @@ from ticketbook.api.routes import (
 
 
 def install(app: FastAPI) -> None:
-    for module in (health, concerts, live, auth, bookings, organizer, seating, tickets):
+    for module in (health, concerts, live, auth, bookings, organizer, seating, checkin, tickets):
         app.include_router(module.router, prefix="/api")
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -1,4 +1,5 @@
-"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, doctor, bench, openapi."""
+"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, staff, doctor, bench,
+openapi."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import asyncpg
 
 from ticketbook.auth.secrets import check_production_key
 from ticketbook.booking.stock import MAX_STOCK_SLOTS, split_stock
-from ticketbook.cli import tickets, venue
+from ticketbook.cli import staff, tickets, venue
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
 from ticketbook.domain.enums import Role
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     venue.add_parser(commands)
+    staff.add_parser(commands)
     tickets.add_parser(commands)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
@@ -274,6 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.document = venue.read_document(args)
             ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
             return asyncio.run(venue.run(database_url, args))
+        if args.command == "staff":
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            return asyncio.run(staff.run(database_url, args))
         if args.command == "tickets":
             ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
             return asyncio.run(tickets.run(database_url, args))

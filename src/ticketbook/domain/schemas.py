@@ -28,6 +28,7 @@ from ticketbook.domain.enums import (
     BookingPaymentStatus,
     BookingStatus,
     Role,
+    ScanOutcome,
     TierType,
 )
 
@@ -493,3 +494,171 @@ class TransferResult(ApiModel):
     email: str
     name: str
     message: str
+
+
+# -- check-in at the door (docs/checkin.md) ------------------------------------------------
+
+# A gate's name as door staff type it ("Gate 2", "North"); a device's, as the scanner sets it.
+GateName = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+DeviceName = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+# Longer than any code of ours (the door answers INVALID for it), short enough to refuse 1 MB.
+ScannedCode = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+# Offline scans per sync: a hundred of the longest fit the server's 64 KiB body limit.
+MAX_SYNC_SCANS = 100
+
+
+def _printable(value: str, what: str) -> str:
+    if not value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{what} must be printable text")
+    return value.strip()
+
+
+class ScanRequest(ApiModel):
+    """Body of POST /api/checkin: one code scanned at a gate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concert_id: uuid.UUID
+    code: ScannedCode
+    gate: GateName
+    scan_id: uuid.UUID = Field(
+        description="Chosen by the scanner, one per scan: a retry with the same id gets the "
+        "first answer and never a second entry"
+    )
+    device: DeviceName | None = None
+
+    @field_validator("gate", "device")
+    @classmethod
+    def _printable_names(cls, value: str | None) -> str | None:
+        return None if value is None else _printable(value, "gate and device")
+
+
+class ScanTicket(ApiModel):
+    """A ticket as door staff see it."""
+
+    ticket_id: uuid.UUID
+    seat: str | None = Field(description="The seat's code (section:row:seat), when seated")
+    tier: str = Field(description="The tier type (VIP, FRONT_ROW, GA) or a seated zone's name")
+    holder: str = Field(
+        description="The holder's name, else their account's email masked (j***@example.com), "
+        "else 'Guest'"
+    )
+
+
+class GateEntry(ApiModel):
+    """Where and when an admission was let in (or scanned)."""
+
+    gate: str
+    at: datetime
+    device: str | None
+
+
+class ScanAnswer(ApiModel):
+    """What the door answers for one scan; every outcome is a 200 (the scan happened)."""
+
+    scan_id: uuid.UUID
+    outcome: ScanOutcome
+    message: str = Field(description="One short sentence for door staff")
+    ticket: ScanTicket | None = Field(description="The ticket, once the code verified")
+    first_admitted: GateEntry | None = Field(
+        description="ALREADY_USED: the entry that let this admission in"
+    )
+    gate_count: int = Field(description="Admitted at this gate so far")
+
+
+class OfflineScanBody(ApiModel):
+    """One scan a device made and answered offline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scan_id: uuid.UUID
+    code: ScannedCode
+    gate: GateName
+    scanned_at: datetime = Field(description="The device's clock, with a UTC offset")
+    offline_outcome: ScanOutcome = Field(description="What the device answered")
+
+    @field_validator("gate")
+    @classmethod
+    def _printable_gate(cls, value: str) -> str:
+        return _printable(value, "gate")
+
+
+class SyncRequest(ApiModel):
+    """Body of POST /api/checkin/{concertId}/sync."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: DeviceName
+    scans: Annotated[list[OfflineScanBody], Field(max_length=MAX_SYNC_SCANS)]
+
+    @field_validator("device")
+    @classmethod
+    def _printable_device(cls, value: str) -> str:
+        return _printable(value, "device")
+
+
+class CheckinConflict(ApiModel):
+    """An admission that offline devices let in more than once."""
+
+    ticket_id: uuid.UUID
+    seat: str | None
+    holder: str
+    admitted: GateEntry = Field(description="The entry the server recorded")
+    also_admitted: list[GateEntry] = Field(
+        description="Offline scans that let the same admission in again"
+    )
+
+
+class SyncAnswer(ApiModel):
+    recorded: list[ScanAnswer] = Field(
+        description="The server's answer for each scan sent, in the order they were scanned"
+    )
+    conflicts: list[CheckinConflict] = Field(
+        description="Every conflict of the concert so far (not only this sync's)"
+    )
+
+
+class BundleAdmission(ApiModel):
+    ticket_id: uuid.UUID
+    gate: str
+    at: datetime
+
+
+class CheckinBundle(ApiModel):
+    """GET /api/checkin/{concertId}/bundle: what a scanner needs to decide offline."""
+
+    concert_id: uuid.UUID
+    concert_name: str
+    starts_at: datetime
+    timezone: str
+    key_version: int
+    public_key: str = Field(
+        description="The concert's Ed25519 public key: its 32 raw bytes, base64url, no padding"
+    )
+    tickets: list[ScanTicket] = Field(description="Live tickets only")
+    revoked: list[uuid.UUID] = Field(description="Revoked tickets' ids (cancelled, transferred)")
+    admitted: list[BundleAdmission] = Field(description="Admissions in, by their live ticket")
+    generated_at: datetime
+
+
+class GateCounts(ApiModel):
+    concert_id: uuid.UUID
+    gates: dict[str, int] = Field(description="Admitted per gate")
+    admitted: int = Field(description="Admitted at all gates")
+
+
+class NewStaff(ApiModel):
+    """Body of POST /api/organizer/concerts/{concertId}/staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[StrictStr, Field(min_length=1, max_length=320)]
+
+
+class StaffMember(ApiModel):
+    """An account with check-in rights for one concert."""
+
+    user_id: uuid.UUID
+    email: str
+    granted_at: datetime
+    granted_by: uuid.UUID | None = Field(description="NULL when granted with the CLI")

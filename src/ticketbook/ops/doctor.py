@@ -9,6 +9,8 @@ import asyncpg
 
 from ticketbook.db.models import Base
 from ticketbook.ops.queries import (
+    CHECKIN_SCAN_MISMATCH_SQL,
+    CHECKINS_ELSEWHERE_SQL,
     CONSERVATION_SQL,
     CONSTRAINTS_SQL,
     ENABLED_TRIGGERS_SQL,
@@ -18,6 +20,10 @@ from ticketbook.ops.queries import (
     SEAT_HOLDER_MISMATCH_SQL,
     SEAT_TRIGGERS,
     STUCK_HOLDS_SQL,
+    TICKET_TRIGGERS,
+    TICKETS_ELSEWHERE_SQL,
+    TICKETS_MISSING_SQL,
+    TICKETS_UNREVOKED_SQL,
     UNREFUNDED_PAYMENTS_SQL,
 )
 
@@ -69,6 +75,7 @@ async def diagnose(conn: asyncpg.Connection, stuck_grace_s: float = 60.0) -> Rep
                 f"({sold} tickets held or sold, {sum(t['available_quantity'] for t in tiers)} left)"
             )
         await _check_seats(conn, report)
+        await _check_tickets(conn, report)
         for rule, sql in ROW_RULES.items():
             count = await conn.fetchval(sql)
             if count:
@@ -139,4 +146,41 @@ async def _check_seats(conn: asyncpg.Connection, report: Report) -> None:
         report.ok(
             f"seat conservation holds for all {len(zones)} seated zones "
             f"({seats - free} of {seats} seats held or sold, each by one live booking)"
+        )
+
+
+async def _check_tickets(conn: asyncpg.Connection, report: Report) -> None:
+    """One live ticket per admission of a confirmed booking and none for any other, check-ins
+    of the concert their ticket is for, each with the scan that made it, and the triggers that
+    issue and revoke tickets in place."""
+    broken = 0
+    missing = await conn.fetchval(TICKETS_MISSING_SQL)
+    if missing:
+        broken += 1
+        report.violation(f"{missing} confirmed bookings don't have one live ticket per admission")
+    unrevoked = await conn.fetchval(TICKETS_UNREVOKED_SQL)
+    if unrevoked:
+        broken += 1
+        report.violation(f"{unrevoked} bookings that aren't confirmed still have live tickets")
+    elsewhere = await conn.fetchval(TICKETS_ELSEWHERE_SQL)
+    if elsewhere:
+        broken += 1
+        report.violation(f"{elsewhere} tickets name another concert or tier than their booking")
+    misplaced = await conn.fetchval(CHECKINS_ELSEWHERE_SQL)
+    if misplaced:
+        broken += 1
+        report.violation(f"{misplaced} check-ins are of a ticket of another concert or admission")
+    unmatched = await conn.fetchval(CHECKIN_SCAN_MISMATCH_SQL)
+    if unmatched:
+        broken += 1
+        report.violation(f"{unmatched} check-ins and ADMIT scans don't match one to one")
+    enabled = {r["tgname"] for r in await conn.fetch(ENABLED_TRIGGERS_SQL, list(TICKET_TRIGGERS))}
+    gone = [t for t in TICKET_TRIGGERS if t not in enabled]
+    if gone:
+        broken += 1
+        report.violation(f"ticket triggers missing or disabled: {', '.join(gone)}")
+    if not broken:
+        report.ok(
+            "every confirmed booking has one live ticket per admission, no other booking has "
+            "any, and every check-in is of its own concert's ticket"
         )

@@ -9,6 +9,7 @@ from ticketbook.domain.enums import (
     BookingStatus,
     PaymentStatus,
     RefundStatus,
+    ScanOutcome,
     TierType,
     sql_list,
 )
@@ -95,6 +96,48 @@ SELECT count(*) FROM (
 # The triggers that keep a seat's claim with one live booking (migration 0006).
 SEAT_TRIGGERS = ("tb_guard_seat_holder", "tb_guard_live_holder")
 ENABLED_TRIGGERS_SQL = "SELECT tgname FROM pg_trigger WHERE tgname = ANY ($1) AND tgenabled <> 'D'"
+
+# Confirmed bookings without exactly one live ticket per admission (migration 0007's
+# triggers issue them in the statement that confirms the booking).
+TICKETS_MISSING_SQL = f"""
+SELECT count(*) FROM bookings b
+ WHERE b.status = '{BookingStatus.CONFIRMED}'
+   AND b.quantity <> (SELECT count(*) FROM tickets t
+                       WHERE t.booking_id = b.id AND t.revoked_at IS NULL)
+"""
+
+# Bookings that aren't confirmed (cancelled, failed...) yet have a live ticket: a door would
+# let someone in who no longer paid.
+TICKETS_UNREVOKED_SQL = f"""
+SELECT count(DISTINCT t.booking_id) FROM tickets t JOIN bookings b ON b.id = t.booking_id
+ WHERE t.revoked_at IS NULL AND b.status <> '{BookingStatus.CONFIRMED}'
+"""
+
+# Tickets or check-ins that disagree about which concert, booking or admission they are of.
+CHECKINS_ELSEWHERE_SQL = """
+SELECT count(*) FROM checkins ch
+  JOIN tickets t ON t.id = ch.ticket_id
+  JOIN bookings b ON b.id = ch.booking_id
+ WHERE t.concert_id <> ch.concert_id OR b.concert_id <> ch.concert_id
+    OR t.booking_id <> ch.booking_id OR t.admission <> ch.admission
+"""
+TICKETS_ELSEWHERE_SQL = """
+SELECT count(*) FROM tickets t JOIN bookings b ON b.id = t.booking_id
+ WHERE t.concert_id <> b.concert_id OR t.tier_id <> b.tier_id
+"""
+
+# Check-ins without the ADMIT scan that made them, or ADMIT scans without their check-in:
+# the gate counts (counted from the scans) would be wrong.
+CHECKIN_SCAN_MISMATCH_SQL = f"""
+SELECT (SELECT count(*) FROM checkins ch WHERE NOT EXISTS (
+            SELECT 1 FROM checkin_scans s
+             WHERE s.scan_id = ch.scan_id AND s.outcome = '{ScanOutcome.ADMIT}'))
+     + (SELECT count(*) FROM checkin_scans s WHERE s.outcome = '{ScanOutcome.ADMIT}'
+           AND NOT EXISTS (SELECT 1 FROM checkins ch WHERE ch.scan_id = s.scan_id))
+"""
+
+# The triggers that issue and revoke tickets with their booking (migration 0007).
+TICKET_TRIGGERS = ("tb_issue_tickets", "tb_issue_tickets_on_insert", "tb_revoke_tickets")
 
 # Holds the reaper should have expired: PENDING more than $1 seconds past their expiry.
 STUCK_HOLDS_SQL = f"""
