@@ -58,6 +58,7 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/concerts/{concert_id}"): "the catalog",
     ("GET", "/api/concerts/{concert_id}/availability"): "the catalog's live counts",
     ("GET", "/api/concerts/{concert_id}/events"): "live availability of the catalog",
+    ("GET", "/checkin"): "the door scanner's sign-in prompt; an account sees only its own",
     ("GET", "/api/concerts/{concert_id}/seating"): "the catalog's seat maps",
     ("GET", "/api/concerts/{concert_id}/seats/states"): "the catalog's seat maps: free or not",
     ("GET", "/api/layouts/{layout_id}"): "the catalog's seat maps",
@@ -201,6 +202,58 @@ def _page_cancel_by_other_visitor(client: httpx.Client, cast: Cast) -> httpx.Res
         return visitor.post(f"/bookings/{cast.booking_id}/cancel", data={"csrf_token": token})
     finally:
         visitor.close()
+
+
+def _door(suffix: str, method: str = "GET") -> Probe:
+    """The door scanner's page and its JSON endpoints: refused to a visitor without a session,
+    and to a signed-in fan (B, with B's own page token) who is not the concert's door staff."""
+
+    def call(client: httpx.Client, cast: Cast, headers: dict[str, str]) -> httpx.Response:
+        body = {
+            "concertId": cast.concert_id,
+            "scanId": str(uuid.uuid4()),
+            "code": "TB" + "A" * 150,
+            "gate": "Gate 1",
+        }
+        if suffix == "/sync":
+            body = {"device": "d", "scans": []}
+        path = f"/checkin/{cast.concert_id}{suffix}"
+        if method == "GET":
+            return client.get(path, headers=headers)
+        return client.post(path, json=body, headers=headers)
+
+    def intruder(client: httpx.Client, cast: Cast) -> httpx.Response:
+        from tests.support.accounts import PASSWORD
+
+        email = client.get("/api/auth/me", headers=cast.b).json()["email"]
+        visitor, token = page_visitor(client)
+        try:
+            signed_in = visitor.post(
+                "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+            )
+            assert signed_in.status_code == 303, signed_in.text
+            [own] = {f.fields["csrf_token"] for f in forms(visitor.get("/bookings").text)}
+            return call(visitor, cast, {"X-CSRF-Token": own, "Accept": "application/json"})
+        finally:
+            visitor.close()
+
+    def nothing_scanned(client: httpx.Client, cast: Cast) -> None:
+        scans = fetchval(
+            cast.db,
+            "SELECT count(*) FROM checkin_scans WHERE concert_id = $1::uuid",
+            cast.concert_id,
+        )
+        assert scans == 0
+
+    return Probe(
+        lambda client, cast: call(client, cast, {"X-CSRF-Token": "x"}),
+        403,
+        intruder,
+        403,
+        after=nothing_scanned,
+        # Signing B in writes B's page session; the door's tables stay empty (after).
+        intruder_changes_nothing=False,
+    )
 
 
 def _a_ticket(cast: Cast) -> str:
@@ -422,6 +475,10 @@ PROTECTED: dict[Route, Probe] = {
         },
     ),
     ("POST", "/logout"): _page_post(lambda cast: "/logout", lambda cast: {}),
+    ("GET", "/checkin/{concert_id}"): _door(""),
+    ("GET", "/checkin/{concert_id}/bundle"): _door("/bundle"),
+    ("POST", "/checkin/{concert_id}/scan"): _door("/scan", "POST"),
+    ("POST", "/checkin/{concert_id}/sync"): _door("/sync", "POST"),
     ("POST", "/api/checkin"): _checkin_api("POST", ""),
     ("GET", "/api/checkin/{concert_id}/bundle"): _checkin_api("GET", "/bundle"),
     ("POST", "/api/checkin/{concert_id}/sync"): _checkin_api("POST", "/sync"),

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from ticketbook.web import account_routes, ticket_pages
+from ticketbook.web import account_routes, checkin_pages, ticket_pages
 from ticketbook.web.rendering import STATIC_DIR
 from ticketbook.web.routes import router
 
@@ -26,5 +26,6 @@ def install(app: FastAPI) -> None:
     """The pages' routes and static files. (Their error pages: ``web/errors.py``.)"""
     app.include_router(router)
     app.include_router(account_routes.router)
+    app.include_router(checkin_pages.router)
     app.include_router(ticket_pages.router)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
