@@ -94,8 +94,7 @@ SELECT c.allowed, c.timezone, c.key_version,
        t.id AS ticket_id, t.seat, t.revoked_reason, t.holder_name, t.holder_email,
        t.tier_type, t.zone_name,
        f.gate AS first_gate, f.admitted_at AS first_at, f.device AS first_device,
-       (SELECT count(*) FROM checkin_scans s
-         WHERE s.concert_id = $2 AND s.gate = $5 AND s.outcome = '{ADMIT}')::int
+       (SELECT count(*) FROM checkins g WHERE g.concert_id = $2 AND g.gate = $5)::int
        + (SELECT count(*) FROM entry)::int AS gate_count
   FROM concert c
   LEFT JOIN prior p ON true
@@ -147,7 +146,7 @@ SELECT t.id AS ticket_id, ch.gate, ch.admitted_at
  ORDER BY ch.admitted_at
 """
 
-# Admitted per gate (ix_checkins_concert_id).
+# Admitted per gate (ix_checkins_concert_id_gate).
 GATE_COUNTS_SQL = """
 SELECT gate, count(*)::int AS admitted FROM checkins WHERE concert_id = $1
  GROUP BY gate ORDER BY gate

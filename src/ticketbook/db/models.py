@@ -535,7 +535,8 @@ class Checkin(Base):
     transferred after entry (or its old code) can't let a second person in."""
 
     __tablename__ = "checkins"
-    __table_args__ = (Index("ix_checkins_concert_id", "concert_id"),)
+    # A concert's entries, and each gate's running count (an index-only count per scan).
+    __table_args__ = (Index("ix_checkins_concert_id_gate", "concert_id", "gate"),)
 
     booking_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("bookings.id"), primary_key=True

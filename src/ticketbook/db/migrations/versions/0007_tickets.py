@@ -216,7 +216,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("booking_id", "admission", name=op.f("pk_checkins")),
     )
-    op.create_index("ix_checkins_concert_id", "checkins", ["concert_id"], unique=False)
+    op.create_index("ix_checkins_concert_id_gate", "checkins", ["concert_id", "gate"], unique=False)
     op.create_table(
         "email_outbox",
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
@@ -346,7 +346,7 @@ def downgrade() -> None:
         postgresql_where=sa.text("sent_at IS NULL"),
     )
     op.drop_table("email_outbox")
-    op.drop_index("ix_checkins_concert_id", table_name="checkins")
+    op.drop_index("ix_checkins_concert_id_gate", table_name="checkins")
     op.drop_table("checkins")
     op.drop_index("ix_checkin_scans_ticket_id", table_name="checkin_scans")
     op.drop_index("ix_checkin_scans_concert_id_gate", table_name="checkin_scans")
