@@ -5,7 +5,7 @@ offline with the concert's public key (docs/tickets.md, "The code").
               | ticket id (16) | tier id, first 4 bytes (4) | seat code, UTF-8 (0-32)
     code    = "TB" + base32(payload + Ed25519 signature of payload (64)), no padding
 
-A general-admission ticket's code is 95 bytes (154 characters: a version 7 QR code at
+A general-admission ticket's code is 95 bytes (154 characters: a version 6 QR code at
 error correction M); a seat adds its code's length ("B:F:12": 164 characters). The
 characters are the QR code's alphanumeric set (5.5 bits each) and what a keyboard-wedge
 scanner types on any layout; reading is case-insensitive. The ticket id is random (UUID v4)

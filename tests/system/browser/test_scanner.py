@@ -10,6 +10,7 @@ Screenshots of each state go to docs/screenshots/ with TICKETBOOK_UPDATE_SCREENS
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import uuid
 from collections.abc import Iterator
@@ -129,6 +130,8 @@ def test_book_open_the_ticket_and_scan_it_twice(
     fan.goto(f"/bookings/{booking['id']}/tickets")
     code = fan.locator(".ticket-code").first.inner_text().strip()
     assert code == codes_of(shop, door, str(booking["id"]))[0]
+    expect(fan.get_by_role("img", name=re.compile("QR code", re.I)).first).to_be_visible()
+    shoot(fan, screens, "ticket-page", full_page=True)
 
     staff = open_scanner(new_context(), door, "Gate A")
     result = scan(staff, code)
