@@ -11,7 +11,7 @@ TEST_WORKERS ?= 2
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-fast bench lint typecheck format openapi clean
+.PHONY: install run test test-fast bench lint typecheck format openapi clean mailbox
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: test-fast
 test-fast: install
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile -m "not system" $(PYTEST_ARGS) \
 		|| [ $$? -eq 5 ]
+
+## Development: an SMTP server on 127.0.0.1:8025 keeping every email in DATA_DIR/mailbox
+## (start the server with the settings it prints to send it mail).
+mailbox: install
+	$(VENV)/bin/ticketbook mailbox
 
 ## Benchmark a fresh database and the production server against raw SQL (BENCH_ARGS=--rows 1000000).
 bench: install

@@ -1,5 +1,5 @@
-"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, staff, doctor, bench,
-openapi."""
+"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, staff, tickets, doctor,
+bench, openapi, mailbox."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="a smoke run: one client count per booking shape (no hot-tier crowd rounds)",
+    )
+
+    mailbox = commands.add_parser(
+        "mailbox",
+        help="development: an SMTP server on the loopback keeping every email as an .eml file",
+    )
+    mailbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    mailbox.add_argument("--port", type=int, default=8025, help="port to listen on")
+    mailbox.add_argument(
+        "--folder", type=Path, help="where to keep the messages (default: DATA_DIR/mailbox)"
     )
 
     venue.add_parser(commands)
@@ -230,6 +241,25 @@ async def _doctor(database_url: str, stuck_grace: float) -> int:
     return 0 if report.violations == 0 else 1
 
 
+def _mailbox(args: argparse.Namespace, settings: Settings) -> int:
+    from ticketbook.mail.devbox import server_env, start_mailbox
+
+    folder = args.folder or settings.data_dir / "mailbox"
+    controller = start_mailbox(folder, args.host, args.port, lambda line: print(line, flush=True))
+    print(
+        f"mailbox on smtp://{args.host}:{args.port}, keeping mail in {folder}; send a "
+        f"server's mail here with: {server_env(args.host, args.port)} make run",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        controller.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.config.dictConfig(logging_config())
     args = _parser().parse_args(argv)
@@ -244,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 sys.stdout.write(text)
             return 0
+        if args.command == "mailbox":
+            return _mailbox(args, settings)  # needs no database
         if args.command == "venue" and args.venue_command == "generate":
             return venue.generate(args)  # needs no database
         if args.command == "serve":
