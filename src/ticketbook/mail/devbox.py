@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import itertools
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,8 @@ def start_mailbox(
             "the development mailbox needs aiosmtpd (a development dependency: `make install`)"
         ) from exc
     folder.mkdir(parents=True, exist_ok=True)
+    # aiosmtpd logs every SMTP command at INFO; one line per message (announce) is enough.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(_Keeper(folder, announce), hostname=host, port=port)
     controller.start()
     return controller
