@@ -1,6 +1,6 @@
 """A development mailbox: a real SMTP server on the loopback (aiosmtpd) that keeps every
 message it receives as an .eml file, so `make run` can send its emails somewhere you can
-read them (`make mailbox`; docs/tickets.md, "Email in development").
+read them (`make mailbox`; docs/tickets.md, "Email and the outbox").
 
 aiosmtpd is a development dependency: production mail goes to a real SMTP server.
 """
