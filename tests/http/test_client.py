@@ -16,17 +16,25 @@ from tests.support.accounts import PASSWORD, create_user_command, unique_email
 from tests.support.inprocess import InProcessApp, InProcessClient, visitor_address
 from tests.support.inventory import make_concert
 from ticketbook.client import ApiError, AsyncTicketBookClient, BookingAnswer, TicketBookClient
-from ticketbook.domain.enums import BookingStatus, Role, TierType
+from ticketbook.domain.enums import BookingStatus, Role, ScanOutcome, TierType
 from ticketbook.domain.schemas import (
     AccountSession,
     Booking,
+    BookingTickets,
     BookingWithDetails,
+    CheckinBundle,
     Concert,
     ConcertAvailability,
     ConcertSales,
+    GateCounts,
     GuestSession,
     NewConcert,
     NewTier,
+    OfflineScanBody,
+    ScanAnswer,
+    StaffMember,
+    SyncAnswer,
+    TransferResult,
 )
 
 DECLINING = {
@@ -279,6 +287,94 @@ def test_organizers_create_concerts_and_read_their_sales(
     assert not_yours.value.status == 403
 
 
+def test_fans_read_and_transfer_tickets_and_door_staff_check_them_in(
+    client: InProcessClient, shared_db: str
+) -> None:
+    boss = TicketBookClient(http=client)
+    boss.login(organizer_email(shared_db), PASSWORD)
+    created = boss.create_concert(new_concert("Door Nights"))
+    door_email = unique_email("door")
+    door = TicketBookClient(http=client.visitor())
+    door.register(door_email, PASSWORD)
+    member = boss.grant_staff(created.id, door_email)
+    assert isinstance(member, StaffMember)
+    assert (member.user_id, member.email, member.granted_by) == (
+        door.user_id,
+        door_email,
+        boss.user_id,
+    )
+    assert boss.staff(created.id) == [member]
+
+    fan = TicketBookClient(http=client.visitor())
+    fan.guest()
+    booking = fan.book(created.ticket_tiers[1].id, 3).booking
+    assert booking is not None
+    mine = fan.tickets(booking.id)
+    assert isinstance(mine, BookingTickets)
+    assert (mine.booking_id, mine.booking_status, mine.count) == (
+        booking.id,
+        BookingStatus.CONFIRMED,
+        3,
+    )
+    first, second, third = mine.data
+    assert [t.status for t in mine.data] == ["valid"] * 3
+    assert all(t.code and t.qr_svg is None for t in mine.data)
+    assert all(t.qr_svg and "<svg" in t.qr_svg for t in fan.tickets(booking.id, qr=True).data)
+    assert fan.tickets_pdf(booking.id).startswith(b"%PDF")
+    assert first.code and second.code and third.code
+
+    friend = unique_email("friend")
+    with pytest.raises(ApiError) as guest_transfer:
+        fan.transfer(first.id, friend, "Sam Friend")  # guests can't transfer: sign in first
+    assert guest_transfer.value.status == 403
+    assert fan.register(unique_email(), PASSWORD).moved_bookings == 1
+    done = fan.transfer(first.id, friend, "Sam Friend")
+    assert isinstance(done, TransferResult)
+    assert (done.from_ticket_id, done.email, done.name) == (first.id, friend, "Sam Friend")
+    assert [t.status for t in fan.tickets(booking.id).data] == ["revoked", "valid", "valid"]
+
+    admit = door.scan(created.id, second.code, "Gate 1")
+    assert isinstance(admit, ScanAnswer) and admit.outcome == ScanOutcome.ADMIT
+    assert admit.ticket is not None and admit.ticket.ticket_id == second.id
+    assert admit.gate_count == 1
+    used = door.scan(created.id, second.code, "Gate 2", device="north-1")
+    assert used.outcome == ScanOutcome.ALREADY_USED
+    assert used.first_admitted is not None and used.first_admitted.gate == "Gate 1"
+    assert door.scan(created.id, first.code, "Gate 1").outcome == ScanOutcome.REVOKED
+    # The same scan id again is the first answer, not a second entry.
+    assert door.scan(created.id, second.code, "Gate 1", admit.scan_id).outcome == admit.outcome
+
+    offline = door.bundle(created.id)
+    assert isinstance(offline, CheckinBundle) and offline.concert_id == created.id
+    assert first.id in offline.revoked and third.id in {t.ticket_id for t in offline.tickets}
+    assert [a.ticket_id for a in offline.admitted] == [second.id]
+
+    scanned = OfflineScanBody(
+        scan_id=uuid.uuid4(),
+        code=third.code,
+        gate="East",
+        scanned_at=datetime.now(UTC) - timedelta(minutes=1),
+        offline_outcome=ScanOutcome.ADMIT,
+    )
+    synced = door.sync_scans(created.id, "east-1", [scanned])
+    assert isinstance(synced, SyncAnswer) and synced.conflicts == []
+    assert [(r.scan_id, r.outcome) for r in synced.recorded] == [
+        (scanned.scan_id, ScanOutcome.ADMIT)
+    ]
+    counts = door.gates(created.id)
+    assert isinstance(counts, GateCounts)
+    assert (counts.gates, counts.admitted) == ({"Gate 1": 1, "East": 1}, 2)
+
+    with pytest.raises(ApiError) as not_staff:
+        fan.gates(created.id)
+    assert (not_staff.value.status, not_staff.value.code) == (403, "FORBIDDEN")
+    assert boss.revoke_staff(created.id, member.user_id).success
+    assert boss.staff(created.id) == []
+    with pytest.raises(ApiError) as revoked:
+        door.scan(created.id, third.code, "Gate 1")
+    assert revoked.value.status == 403
+
+
 def test_a_client_from_a_base_url_owns_its_httpx_client() -> None:
     api = TicketBookClient("http://127.0.0.1:9/")
     assert str(api.http.base_url) == "http://127.0.0.1:9/"
@@ -345,6 +441,38 @@ def test_the_async_client_does_the_same(shared_app: InProcessApp, shared_db: str
             assert (sales.concert_id, sales.sold_quantity) == (created.id, 0)
             assert created.id in {s.concert_id for s in await boss.organizer_concerts()}
             assert (await boss.sales_csv(created.id)).startswith("booking_id,")
+
+    shared_app.run(scenario)
+
+
+def test_the_async_client_reads_tickets_and_checks_them_in(
+    shared_app: InProcessApp, shared_db: str
+) -> None:
+    organizer = organizer_email(shared_db)
+
+    async def scenario() -> None:
+        headers = {"X-Forwarded-For": visitor_address()}
+        async with shared_app.async_client(headers=headers) as http:
+            boss = AsyncTicketBookClient(http=http)
+            await boss.login(organizer, PASSWORD)
+            created = await boss.create_concert(new_concert("Async Door Nights"))
+            fan = AsyncTicketBookClient(http=http)
+            await fan.guest()
+            booking = (await fan.book(created.ticket_tiers[0].id, 1)).booking
+            assert booking is not None
+
+            [ticket] = (await fan.tickets(booking.id, qr=True)).data
+            assert ticket.code and ticket.qr_svg and ticket.status == "valid"
+            assert (await fan.tickets_pdf(booking.id)).startswith(b"%PDF")
+
+            # The organizer checks their own concert in without a grant.
+            admit = await boss.scan(created.id, ticket.code, "Gate A")
+            assert admit.outcome == ScanOutcome.ADMIT
+            again = await boss.scan(created.id, ticket.code, "Gate A")
+            assert again.outcome == ScanOutcome.ALREADY_USED
+            assert (await boss.gates(created.id)).gates == {"Gate A": 1}
+            assert [a.ticket_id for a in (await boss.bundle(created.id)).admitted] == [ticket.id]
+            assert await boss.staff(created.id) == []
 
     shared_app.run(scenario)
 

@@ -24,21 +24,30 @@ from ticketbook.domain.schemas import (
     AccountSession,
     Booking,
     BookingEnvelope,
+    BookingTickets,
     BookingWithDetails,
+    CheckinBundle,
     Concert,
     ConcertAvailability,
     ConcertSales,
     Credentials,
     Done,
     ErrorBody,
+    GateCounts,
     GuestSession,
     Health,
     ItemEnvelope,
     ListEnvelope,
     Me,
     NewConcert,
+    OfflineScanBody,
     Readiness,
+    ScanAnswer,
     SeatingInfo,
+    StaffMember,
+    SyncAnswer,
+    TransferRequest,
+    TransferResult,
 )
 from ticketbook.seating.states import SeatState, decode_states
 
@@ -360,3 +369,129 @@ def _text(response: httpx.Response) -> str:
 def sales_csv(concert_id: uuid.UUID | str) -> Call[str]:
     """GET …/sales.csv: one row per paid booking, as text."""
     return Call("GET", f"/api/organizer/concerts/{_id(concert_id)}/sales.csv", _text, auth=True)
+
+
+# -- tickets -----------------------------------------------------------------------------
+
+
+def tickets(booking_id: uuid.UUID | str, *, qr: bool = False) -> Call[BookingTickets]:
+    """GET /api/bookings/{id}/tickets: each ticket with its signed code, and with ``qr`` its
+    QR code as SVG (a ticket given away is revoked, without a code)."""
+    query = "?qr=true" if qr else ""
+    return Call(
+        "GET",
+        f"/api/bookings/{_id(booking_id)}/tickets{query}",
+        lambda r: read(r, BookingTickets),
+        auth=True,
+    )
+
+
+def tickets_pdf(booking_id: uuid.UUID | str) -> Call[bytes]:
+    """GET …/tickets.pdf: the same tickets as a PDF document, one per page."""
+    return Call(
+        "GET", f"/api/bookings/{_id(booking_id)}/tickets.pdf", lambda r: _ok(r).content, auth=True
+    )
+
+
+def transfer(ticket_id: uuid.UUID | str, email: str, name: str) -> Call[TransferResult]:
+    """POST /api/tickets/{id}/transfer to someone by email (their account, made if there is
+    none); the old code is revoked at once. Guests can't transfer (403)."""
+    # Not validated here: the API says what is wrong with the email or the name (400).
+    body = TransferRequest.model_construct(email=email, name=name).model_dump(mode="json")
+    return Call(
+        "POST",
+        f"/api/tickets/{_id(ticket_id)}/transfer",
+        lambda r: read(r, TransferResult),
+        json=body,
+        auth=True,
+    )
+
+
+# -- check-in ----------------------------------------------------------------------------
+
+
+def scan(
+    concert_id: uuid.UUID | str,
+    code: str,
+    gate: str,
+    scan_id: uuid.UUID | str | None = None,
+    *,
+    device: str | None = None,
+) -> Call[ScanAnswer]:
+    """POST /api/checkin with a fresh scan id unless ``scan_id`` retries a scan. Every outcome
+    (ADMIT, ALREADY_USED, REVOKED, INVALID, WRONG_EVENT) is a `ScanAnswer`; 403 unless door
+    staff or the concert's organizer."""
+    body: dict[str, Any] = {
+        "concertId": _id(concert_id),
+        "code": code,
+        "gate": gate,
+        "scanId": str(scan_id or uuid.uuid4()),
+    }
+    if device is not None:
+        body["device"] = device
+    return Call("POST", "/api/checkin", lambda r: read(r, ScanAnswer), json=body, auth=True)
+
+
+def bundle(concert_id: uuid.UUID | str) -> Call[CheckinBundle]:
+    """GET /api/checkin/{id}/bundle: what a scanner keeps to check codes offline."""
+    return Call(
+        "GET",
+        f"/api/checkin/{_id(concert_id)}/bundle",
+        lambda r: read(r, CheckinBundle),
+        auth=True,
+    )
+
+
+def sync_scans(
+    concert_id: uuid.UUID | str, device: str, scans: Sequence[OfflineScanBody]
+) -> Call[SyncAnswer]:
+    """POST /api/checkin/{id}/sync: the scans ``device`` made offline (at most 100 a call),
+    answered, with every conflict of the concert so far."""
+    body = {"device": device, "scans": [s.model_dump(mode="json") for s in scans]}
+    return Call(
+        "POST",
+        f"/api/checkin/{_id(concert_id)}/sync",
+        lambda r: read(r, SyncAnswer),
+        json=body,
+        auth=True,
+    )
+
+
+def gates(concert_id: uuid.UUID | str) -> Call[GateCounts]:
+    return Call(
+        "GET", f"/api/checkin/{_id(concert_id)}/gates", lambda r: read(r, GateCounts), auth=True
+    )
+
+
+# -- door staff (organizers) -------------------------------------------------------------
+
+
+def grant_staff(concert_id: uuid.UUID | str, email: str) -> Call[StaffMember]:
+    """POST /api/organizer/concerts/{id}/staff: check-in rights for an account, by its email
+    (granting twice keeps the first grant)."""
+    return Call(
+        "POST",
+        f"/api/organizer/concerts/{_id(concert_id)}/staff",
+        lambda r: read(r, ItemEnvelope[StaffMember], ok=(201,)).data,
+        json={"email": email},
+        auth=True,
+    )
+
+
+def staff(concert_id: uuid.UUID | str) -> Call[list[StaffMember]]:
+    return Call(
+        "GET",
+        f"/api/organizer/concerts/{_id(concert_id)}/staff",
+        lambda r: read(r, ListEnvelope[StaffMember]).data,
+        auth=True,
+    )
+
+
+def revoke_staff(concert_id: uuid.UUID | str, user_id: uuid.UUID | str) -> Call[Done]:
+    """DELETE …/staff/{userId}: the account's next scan is a 403."""
+    return Call(
+        "DELETE",
+        f"/api/organizer/concerts/{_id(concert_id)}/staff/{_id(user_id)}",
+        lambda r: read(r, Done),
+        auth=True,
+    )

@@ -24,17 +24,25 @@ from ticketbook.client.calls import BookingAnswer, Call
 from ticketbook.domain.schemas import (
     AccountSession,
     Booking,
+    BookingTickets,
     BookingWithDetails,
+    CheckinBundle,
     Concert,
     ConcertAvailability,
     ConcertSales,
     Done,
+    GateCounts,
     GuestSession,
     Health,
     Me,
     NewConcert,
+    OfflineScanBody,
     Readiness,
+    ScanAnswer,
     SeatingInfo,
+    StaffMember,
+    SyncAnswer,
+    TransferResult,
 )
 from ticketbook.seating.states import SeatState
 
@@ -177,6 +185,48 @@ class TicketBookClient(_Identity):
     def sales_csv(self, concert_id: Id) -> str:
         return self.send(calls.sales_csv(concert_id))
 
+    def tickets(self, booking_id: Id, *, qr: bool = False) -> BookingTickets:
+        return self.send(calls.tickets(booking_id, qr=qr))
+
+    def tickets_pdf(self, booking_id: Id) -> bytes:
+        return self.send(calls.tickets_pdf(booking_id))
+
+    def transfer(self, ticket_id: Id, email: str, name: str) -> TransferResult:
+        """Give a ticket to ``email`` (an account's; a guest's is a 403), named ``name``."""
+        return self.send(calls.transfer(ticket_id, email, name))
+
+    def scan(
+        self,
+        concert_id: Id,
+        code: str,
+        gate: str,
+        scan_id: Id | None = None,
+        *,
+        device: str | None = None,
+    ) -> ScanAnswer:
+        """Check a code in at ``gate``; ``scan_id`` again gets the first answer, no new entry."""
+        return self.send(calls.scan(concert_id, code, gate, scan_id, device=device))
+
+    def bundle(self, concert_id: Id) -> CheckinBundle:
+        return self.send(calls.bundle(concert_id))
+
+    def sync_scans(
+        self, concert_id: Id, device: str, scans: Sequence[OfflineScanBody]
+    ) -> SyncAnswer:
+        return self.send(calls.sync_scans(concert_id, device, scans))
+
+    def gates(self, concert_id: Id) -> GateCounts:
+        return self.send(calls.gates(concert_id))
+
+    def grant_staff(self, concert_id: Id, email: str) -> StaffMember:
+        return self.send(calls.grant_staff(concert_id, email))
+
+    def staff(self, concert_id: Id) -> list[StaffMember]:
+        return self.send(calls.staff(concert_id))
+
+    def revoke_staff(self, concert_id: Id, user_id: Id) -> Done:
+        return self.send(calls.revoke_staff(concert_id, user_id))
+
 
 class AsyncTicketBookClient(_Identity):
     """The TicketBook API over an `httpx.AsyncClient`: the same calls, awaited."""
@@ -289,3 +339,45 @@ class AsyncTicketBookClient(_Identity):
 
     async def sales_csv(self, concert_id: Id) -> str:
         return await self.send(calls.sales_csv(concert_id))
+
+    async def tickets(self, booking_id: Id, *, qr: bool = False) -> BookingTickets:
+        return await self.send(calls.tickets(booking_id, qr=qr))
+
+    async def tickets_pdf(self, booking_id: Id) -> bytes:
+        return await self.send(calls.tickets_pdf(booking_id))
+
+    async def transfer(self, ticket_id: Id, email: str, name: str) -> TransferResult:
+        """Give a ticket to ``email`` (an account's; a guest's is a 403), named ``name``."""
+        return await self.send(calls.transfer(ticket_id, email, name))
+
+    async def scan(
+        self,
+        concert_id: Id,
+        code: str,
+        gate: str,
+        scan_id: Id | None = None,
+        *,
+        device: str | None = None,
+    ) -> ScanAnswer:
+        """Check a code in at ``gate``; ``scan_id`` again gets the first answer, no new entry."""
+        return await self.send(calls.scan(concert_id, code, gate, scan_id, device=device))
+
+    async def bundle(self, concert_id: Id) -> CheckinBundle:
+        return await self.send(calls.bundle(concert_id))
+
+    async def sync_scans(
+        self, concert_id: Id, device: str, scans: Sequence[OfflineScanBody]
+    ) -> SyncAnswer:
+        return await self.send(calls.sync_scans(concert_id, device, scans))
+
+    async def gates(self, concert_id: Id) -> GateCounts:
+        return await self.send(calls.gates(concert_id))
+
+    async def grant_staff(self, concert_id: Id, email: str) -> StaffMember:
+        return await self.send(calls.grant_staff(concert_id, email))
+
+    async def staff(self, concert_id: Id) -> list[StaffMember]:
+        return await self.send(calls.staff(concert_id))
+
+    async def revoke_staff(self, concert_id: Id, user_id: Id) -> Done:
+        return await self.send(calls.revoke_staff(concert_id, user_id))
