@@ -36,13 +36,10 @@ from ticketbook.domain.errors import (
     InvalidInput,
     NotFound,
 )
+from ticketbook.domain.labels import reference, seat_label, tier_name, venue_time
 from ticketbook.ratelimit.limiter import RateLimiter
 from ticketbook.tickets import queries
 from ticketbook.tickets.keys import TicketKeys
-
-# The pages' wording for tiers, seats and venue times (pure formatting, no edge behind it),
-# so a ticket reads the same on its page, in its PDF and in its email.
-from ticketbook.web.views import TIER_NAMES, SeatName, reference, venue_time
 
 log = logging.getLogger(__name__)
 
@@ -288,11 +285,6 @@ class Tickets:
             else TicketStatus.VALID
         )
         tier_type = TierType(row["tier_type"])
-        seat_label = None
-        if row["seat"]:
-            name = SeatName.of_code(row["seat"])
-            section = row["section_name"] or name.section
-            seat_label = SeatName(section, name.row, name.seat).text
         code = (
             None
             if revoked
@@ -316,13 +308,9 @@ class Tickets:
             starts_at=row["starts_at"],
             timezone=row["timezone"],
             tier_type=tier_type,
-            tier_name=(
-                row["zone_name"]
-                if tier_type is TierType.SEATED and row["zone_name"]
-                else TIER_NAMES[tier_type]
-            ),
+            tier_name=tier_name(tier_type, row["zone_name"]),
             seat=row["seat"],
-            seat_label=seat_label,
+            seat_label=seat_label(row["seat"], row["section_name"]) if row["seat"] else None,
             holder_id=row["holder_id"],
             holder_name=row["holder_name"],
             holder_email=row["holder_email"],
