@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +20,13 @@ from tests.support.inprocess import app_settings
 from tests.support.inventory import fetch, fetchval, make_concert
 from tests.support.seating import seated_concert
 from ticketbook.auth.identity import Identity
-from ticketbook.domain.enums import Role
+from ticketbook.booking.queries import CANCEL_SQL
+from ticketbook.domain.enums import Role, ScanOutcome
 from ticketbook.domain.errors import ConcertStarted, InvalidInput, NotFound
 from ticketbook.seating.demo_layouts import section_block
 from ticketbook.services import AppServices, open_services
 from ticketbook.tickets import codes
+from ticketbook.tickets import queries as ticket_queries
 from ticketbook.tickets.pdf import tickets_pdf
 from ticketbook.tickets.service import (
     AccountRequired,
@@ -264,29 +267,191 @@ def test_what_a_transfer_refuses(db_url: str, tmp_path: Path) -> None:
     assert fetchval(db_url, "SELECT count(*) FROM ticket_transfers") == 0
 
 
-def test_a_cancel_racing_a_transfer_leaves_no_live_ticket(db_url: str, tmp_path: Path) -> None:
-    """The transfer holds the booking row FOR SHARE: a cancel waits for it, then its trigger
-    revokes the new ticket too. Many rounds, both orders."""
-    concert = make_concert(db_url, {"GA": 100})
+async def _blocked(services: AppServices, count: int = 1) -> None:
+    """Until ``count`` sessions on this test's database wait for a lock."""
+    for _ in range(500):
+        waiting = await services.db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nothing waited for a lock")
 
-    async def scene(services: AppServices) -> None:
-        fan = await _account(services)
-        for _ in range(8):
-            booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
-            ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
-            transfer = services.tickets.transfer(
-                ticket_id=ticket.id, sender=fan, email="racer@example.com", name="R", address=None
-            )
-            cancel = services.engine.cancel(user_id=fan.user_id, booking_id=booking)
-            await asyncio.gather(transfer, cancel, return_exceptions=True)
 
-    _run(db_url, tmp_path, scene)
-    live = fetchval(
+def _live_tickets_of_unconfirmed_bookings(db_url: str) -> int:
+    live: int = fetchval(
         db_url,
         "SELECT count(*) FROM tickets t JOIN bookings b ON b.id = t.booking_id"
         " WHERE t.revoked_at IS NULL AND b.status <> 'CONFIRMED'",
     )
-    assert live == 0
+    return live
+
+
+def test_a_cancel_racing_a_transfer_leaves_no_live_ticket(db_url: str, tmp_path: Path) -> None:
+    """The transfer holds the booking row FOR SHARE: a cancel waits for it, then its trigger
+    revokes the new ticket too. Both orders, each forced: the first one holds its
+    transaction open until the second waits for it."""
+    concert = make_concert(db_url, {"GA": 100})
+
+    async def scene(services: AppServices) -> list[str]:
+        fan = await _account(services)
+        outcomes = []
+
+        def give(ticket_id: uuid.UUID) -> Awaitable[Any]:
+            return services.tickets.transfer(
+                ticket_id=ticket_id, sender=fan, email="racer@example.com", name="R", address=None
+            )
+
+        # Transfer first: held inside its transaction (a third session locks the ticket, so
+        # the transfer has the booking FOR SHARE and waits for the ticket); the cancel comes
+        # and waits for the booking; the ticket is let go, the transfer commits, the cancel
+        # goes on and revokes the new ticket too.
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        async with services.db.connection() as blocker:
+            tx = blocker.transaction()
+            await tx.start()
+            await blocker.execute("SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE", ticket.id)
+            transfer = asyncio.ensure_future(give(ticket.id))
+            await _blocked(services)
+            cancel = asyncio.ensure_future(
+                services.engine.cancel(user_id=fan.user_id, booking_id=booking)
+            )
+            await _blocked(services, 2)
+            await tx.rollback()
+        done = await transfer  # no exception: it went through
+        assert (await cancel).status == "CANCELLED"
+        outcomes.append("transfer, then cancel")
+        new = await services.tickets.ticket(done.to_ticket_id)
+        assert new is not None and new.status is TicketStatus.REVOKED
+
+        # Cancel first: its statement done, its transaction open; the transfer waits for the
+        # booking, then finds the ticket revoked by the cancel's trigger.
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        async with services.db.connection() as canceller:
+            tx = canceller.transaction()
+            await tx.start()
+            assert await canceller.fetchrow(CANCEL_SQL, booking, fan.user_id) is not None
+            transfer = asyncio.ensure_future(give(ticket.id))
+            await _blocked(services)
+            await tx.commit()
+        with pytest.raises(TicketRevoked):
+            await transfer
+        outcomes.append("cancel, then transfer")
+        return outcomes
+
+    assert _run(db_url, tmp_path, scene) == ["transfer, then cancel", "cancel, then transfer"]
+    assert _live_tickets_of_unconfirmed_bookings(db_url) == 0
+    assert fetchval(db_url, "SELECT count(*) FROM ticket_transfers") == 1
+
+
+def test_control_without_the_booking_lock_a_cancel_leaves_the_new_ticket_live(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The bug the transfer's FOR SHARE on the booking prevents: the same statements without
+    it. The cancel's trigger waits for the old ticket, which the transfer then revokes; the
+    new ticket isn't in the trigger's snapshot, so it stays live on a cancelled booking."""
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> None:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        async with services.db.connection() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.fetchrow(ticket_queries.LOCK_TICKET_SQL, ticket.id)  # no booking lock
+            cancel = asyncio.ensure_future(
+                services.engine.cancel(user_id=fan.user_id, booking_id=booking)
+            )
+            await _blocked(services)  # the cancel's trigger waits for the ticket
+            await conn.fetchval(ticket_queries.TRANSFER_SQL, ticket.id, fan.user_id, "R")
+            await tx.commit()
+        assert (await cancel).status == "CANCELLED"
+
+    _run(db_url, tmp_path, scene)
+    assert _live_tickets_of_unconfirmed_bookings(db_url) == 1
+
+
+def test_a_transfer_waiting_for_a_check_in_in_flight_is_refused(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A scan holds the ticket FOR SHARE and inserts its checkins row; the transfer's FOR
+    UPDATE waits for it, and must then see the check-in (its own statement after the lock:
+    the lock's snapshot is from before the wait)."""
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> None:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+        ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+        async with services.db.connection() as door:
+            tx = door.transaction()
+            await tx.start()
+            await door.execute("SELECT 1 FROM tickets WHERE id = $1 FOR SHARE", ticket.id)
+            await door.execute(
+                "INSERT INTO checkins (booking_id, admission, ticket_id, concert_id, gate,"
+                " scan_id) SELECT booking_id, admission, id, concert_id, 'Gate 1',"
+                " gen_random_uuid() FROM tickets WHERE id = $1",
+                ticket.id,
+            )
+            transfer = asyncio.ensure_future(
+                services.tickets.transfer(
+                    ticket_id=ticket.id, sender=fan, email="f@example.com", name="F", address=None
+                )
+            )
+            await _blocked(services)
+            await tx.commit()
+        with pytest.raises(TicketUsed):
+            await transfer
+
+    _run(db_url, tmp_path, scene)
+    assert fetchval(db_url, "SELECT count(*) FROM ticket_transfers") == 0
+
+
+def test_a_scan_racing_a_transfer_never_both_admits_and_transfers(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The door's real scan against a transfer of the same ticket, many rounds: either the
+    scan admits and the transfer is refused (TICKET_USED), or the transfer goes through and
+    the old code answers REVOKED. Never both."""
+    concert = make_concert(db_url, {"GA": 200})
+    concert_id = uuid.UUID(concert["id"])
+
+    async def scene(services: AppServices) -> Counter[str]:
+        seen: Counter[str] = Counter()
+        for _ in range(40):
+            fan = await _account(services)  # one each: a fan's tickets per concert are capped
+            booking = await _book(services, fan.user_id, concert["tiers"]["GA"])
+            ticket = (await services.tickets.for_booking(booking, fan.user_id)).tickets[0]
+            assert ticket.code is not None
+            scan = services.checkin.scan(
+                concert_id=concert_id,
+                code=ticket.code,
+                gate="Gate 1",
+                scan_id=uuid.uuid4(),
+                staff_id=None,
+            )
+            transfer = services.tickets.transfer(
+                ticket_id=ticket.id, sender=fan, email="racer@example.com", name="R", address=None
+            )
+            answer, given = await asyncio.gather(scan, transfer, return_exceptions=True)
+            assert not isinstance(answer, BaseException), answer
+            if isinstance(given, BaseException):
+                assert isinstance(given, TicketUsed), given
+                assert answer.outcome == ScanOutcome.ADMIT
+                seen["admitted"] += 1
+            else:
+                assert answer.outcome == ScanOutcome.REVOKED, answer
+                seen["transferred"] += 1
+        return seen
+
+    seen = _run(db_url, tmp_path, scene)
+    assert sum(seen.values()) == 40, seen
+    assert fetchval(db_url, "SELECT count(*) FROM ticket_transfers") == seen["transferred"]
 
 
 def test_rotating_a_key_changes_every_code_and_the_old_ones_stop_verifying(

@@ -68,17 +68,23 @@ SELECT b.id, b.status FROM bookings b
  WHERE b.id = (SELECT booking_id FROM tickets WHERE id = $1)
    FOR SHARE OF b
 """
-# Then the ticket, FOR UPDATE: a second transfer of it waits and then finds it revoked; a
-# check-in in flight (its checkins row's foreign key takes a key-share lock on the ticket)
-# commits first and is seen below.
+# Then the ticket, FOR UPDATE: a second transfer of it waits and then finds it revoked
+# (READ COMMITTED re-reads a locked row that changed); a check-in in flight (the scan holds
+# the ticket FOR SHARE while it inserts its checkins row) commits first.
 LOCK_TICKET_SQL = """
 SELECT t.id, t.booking_id, t.concert_id, t.admission, t.holder_id, t.revoked_at,
-       c.starts_at <= now() AS concert_started,
-       EXISTS (SELECT 1 FROM checkins ci
-                WHERE ci.booking_id = t.booking_id AND ci.admission = t.admission) AS checked_in
+       c.starts_at <= now() AS concert_started
   FROM tickets t JOIN concerts c ON c.id = t.concert_id
  WHERE t.id = $1
    FOR UPDATE OF t
+"""
+# Whether the admission has entered: its own statement, after the lock, so under READ
+# COMMITTED its snapshot includes a check-in the lock waited for. (In the locking statement
+# an EXISTS would read the snapshot from before the wait: only the locked row is re-read,
+# so a ticket checked in while the transfer waited would still read as unused.)
+#   $1 booking id, $2 admission
+CHECKED_IN_SQL = """
+SELECT EXISTS (SELECT 1 FROM checkins WHERE booking_id = $1 AND admission = $2)
 """
 # The recipient: the account with that (normalized) email, made when there is none, with a
 # password hash that matches no password ($2). Returns its id either way.

@@ -230,7 +230,10 @@ class Tickets:
                 raise NotFound("Ticket not found")
             if ticket["revoked_at"] is not None:
                 raise TicketRevoked("This ticket is no longer valid, so it can't be transferred")
-            if ticket["checked_in"]:
+            checked_in = await conn.fetchval(
+                queries.CHECKED_IN_SQL, ticket["booking_id"], ticket["admission"]
+            )
+            if checked_in:
                 raise TicketUsed("This ticket has been checked in; it can't be transferred")
             if ticket["concert_started"]:
                 # Scanners hold the ticket list from before the doors opened (offline).
