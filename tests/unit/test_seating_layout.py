@@ -24,6 +24,7 @@ from ticketbook.seating.demo_layouts import (
 from ticketbook.seating.layout import (
     FORMAT,
     MAP_MARGIN,
+    MAX_SEAT_CODE_BYTES,
     LayoutError,
     arc_points,
     layout_document,
@@ -36,6 +37,7 @@ from ticketbook.seating.layout import (
     row_labels,
 )
 from ticketbook.seating.model import Layout, Point, Seat, SeatFlag, Section, Stage, Zone
+from ticketbook.tickets import codes
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "seating.md"
 
@@ -994,3 +996,49 @@ def test_a_document_is_not_changed_by_parsing() -> None:
     before = copy.deepcopy(doc)
     parse_layout(doc)
     assert doc == before
+
+
+# --- seat codes a ticket can carry --------------------------------------------------------------
+
+
+def test_a_seat_code_longer_than_a_ticket_carries_is_refused_naming_the_seat() -> None:
+    """Each part may be 16 characters, but "section:row:seat" must fit a ticket code's 32
+    bytes (UTF-8): 16 + 1 + 16 + 1 + 1 is 35, refused where it is made."""
+    assert MAX_SEAT_CODE_BYTES == codes.MAX_SEAT_BYTES
+    doc = _doc()
+    _section(doc)["key"] = "K" * 16
+    _row(doc, 0)["label"] = "R" * 16
+    error = _refused(doc)
+    assert error.path == "sections[0].rows[0]"
+    assert f'seat "{"K" * 16}:{"R" * 16}:1"' in error.problem and "35 bytes" in error.problem
+    # Characters of more than one byte count as their bytes: 8 two-byte letters are 16.
+    doc = _doc()
+    _section(doc)["key"] = "É" * 8
+    _row(doc, 1)["label"] = "Ü" * 8
+    assert _refused(doc).path == "sections[0].rows[1]"
+    # A block's generated labels are checked too.
+    doc = _doc()
+    _section(doc)["key"] = "Ž" * 15
+    assert _refused(doc).path == "sections[0].rows[0]"
+    doc = _doc()
+    _section(doc)["rows"] = []
+    _section(doc)["key"] = "Ž" * 15
+    assert _refused(doc).path == "sections[0].blocks[0]"
+
+
+def test_the_longest_seat_code_a_ticket_carries_is_accepted_and_encodes() -> None:
+    doc = _doc()
+    _section(doc)["key"] = "K" * 16
+    _row(doc, 0)["label"] = "R" * 13  # 16 + 1 + 13 + 1 + 1 = 32 bytes
+    _row(doc, 1)["label"] = "Q" * 13
+    longest = max(parse_layout(doc).seats, key=lambda s: len(s.code.encode()))
+    assert len(longest.code.encode()) == codes.MAX_SEAT_BYTES
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [concert_hall, lambda: stadium(60_000), lambda: stadium(100_000)],
+    ids=["concert-hall", "stadium", "largest-stadium"],
+)
+def test_every_demo_seat_code_fits_a_ticket(layout: Callable[[], Layout]) -> None:
+    assert max(len(s.code.encode()) for s in layout().seats) <= codes.MAX_SEAT_BYTES

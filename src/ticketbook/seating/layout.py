@@ -36,12 +36,15 @@ from ticketbook.seating.model import (
     Stage,
     Zone,
 )
+from ticketbook.tickets.codes import MAX_SEAT_BYTES
 
 FORMAT = "ticketbook.layout/1"
 MAX_SEATS = 100_000
 MAX_SEATS_PER_ROW = 200
 MAX_ZONES = 20
 MAX_CODE_LENGTH = 16  # a section key, zone key, row label or seat label
+# "section:row:seat" in UTF-8, as a ticket's code carries it.
+MAX_SEAT_CODE_BYTES = MAX_SEAT_BYTES
 MAX_COORDINATE = 1_000_000.0  # keeps the arithmetic of curved rows far from overflow
 MAP_MARGIN = 20.0
 _DIGITS = 2  # coordinates are kept to 2 decimals
@@ -524,9 +527,27 @@ class _Parser:
                 )
             labels.add(r.label)
             rows.append(self._row(s, r, rp))
+            self._seat_codes(rows[-1:], rp)
         for j, b in enumerate(s.blocks):
-            rows.extend(self._block(s, b, f"{path}.blocks[{j}]", labels))
+            bp = f"{path}.blocks[{j}]"
+            block = self._block(s, b, bp, labels)
+            self._seat_codes(block, bp)
+            rows.extend(block)
         return Section(s.key, s.name, tuple(rows))
+
+    def _seat_codes(self, rows: Iterable[Row], path: str) -> None:
+        # A ticket's signed code carries its seat's code (tickets/codes.py): each of the three
+        # parts may be 16 characters, but together, in UTF-8, they must fit its 32 bytes.
+        for row in rows:
+            for seat in row.seats:
+                size = len(seat.code.encode())
+                if size > MAX_SEAT_CODE_BYTES:
+                    raise LayoutError(
+                        path,
+                        f"seat {_quote(seat.code)} would have a code of {size} bytes (UTF-8);"
+                        f" a ticket carries at most {MAX_SEAT_CODE_BYTES}: shorten its"
+                        " section key, row label or seat label",
+                    )
 
     def _row(self, s: _SectionDoc, r: _RowDoc, path: str) -> Row:
         self._zone(r.zone, f"{path}.zone")
