@@ -119,6 +119,18 @@ def test_someone_elses_ticket_is_not_found(client: httpx.Client, shared_db: str)
     assert _tickets(client, booking_id, owner)[0]["status"] == "valid"
 
 
+def test_an_emailed_link_with_a_wrong_or_non_ascii_key_is_not_found(
+    client: httpx.Client, shared_db: str
+) -> None:
+    """Not a 500: the key is compared as bytes (compare_digest refuses non-ASCII str)."""
+    booking_id, owner = _booking(client, shared_db, 1)
+    [ticket] = _tickets(client, booking_id, owner)
+    for key in ("%C3%A9", "wrong", "%00", "%F0%9F%8E%AB" * 20):
+        for path in (f"/tickets/{ticket['id']}", f"/tickets/{ticket['id']}.pdf"):
+            answer = client.get(f"{path}?key={key}")
+            assert answer.status_code == 404, (path, key, answer.status_code)
+
+
 def test_a_checked_in_ticket_cant_be_transferred(client: httpx.Client, shared_db: str) -> None:
     booking_id, owner = _booking(client, shared_db, 1)
     [ticket] = _tickets(client, booking_id, owner)

@@ -181,7 +181,10 @@ class Tickets:
         return self.signer.mac("ticket-link", ticket_id.hex)
 
     async def by_link(self, ticket_id: uuid.UUID, key: str | None) -> TicketView:
-        if key is None or not hmac.compare_digest(key, self.link_key(ticket_id)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        if key is None or not hmac.compare_digest(
+            key.encode(errors="surrogatepass"), self.link_key(ticket_id).encode()
+        ):
             raise NotFound("Ticket not found")
         found = await self.ticket(ticket_id)
         if found is None:
