@@ -105,14 +105,18 @@ class Mailer:
         if row["kind"] == EmailKind.BOOKING_CONFIRMED:
             owner = await self.db.fetchval(queries.BOOKING_USER_SQL, row["booking_id"])
             booking = await self.tickets.for_booking(row["booking_id"], owner)
-            return messages.booking_confirmed(
-                envelope, booking, self.booking_link(row["booking_id"])
+            # In a worker thread, as every message: drawing its PDF (fpdf2, pure Python)
+            # would hold up the process's requests.
+            return await asyncio.to_thread(
+                messages.booking_confirmed, envelope, booking, self.booking_link(row["booking_id"])
             )
         ticket = await self.tickets.ticket(row["ticket_id"])
         if ticket is None:
             raise LookupError(f"ticket {row['ticket_id']} is gone")
         given_by = await self.db.fetchval(queries.TRANSFER_SENDER_SQL, ticket.id)
-        return messages.ticket_transferred(envelope, ticket, self.ticket_link(ticket.id), given_by)
+        return await asyncio.to_thread(
+            messages.ticket_transferred, envelope, ticket, self.ticket_link(ticket.id), given_by
+        )
 
     async def _send(self, message: EmailMessage) -> None:
         s = self.settings

@@ -38,7 +38,7 @@ from ticketbook.domain.errors import (
 )
 from ticketbook.domain.labels import reference, seat_label, tier_name, venue_time
 from ticketbook.ratelimit.limiter import RateLimiter
-from ticketbook.tickets import queries
+from ticketbook.tickets import qr, queries
 from ticketbook.tickets.keys import TicketKeys
 
 log = logging.getLogger(__name__)
@@ -328,6 +328,14 @@ class Tickets:
             used_gate=row["admitted_gate"],
             code=code,
         )
+
+
+def qr_svg(ticket: TicketView) -> str | None:
+    """The ticket's QR code as inline SVG, named for screen readers ("QR code of ticket 2:
+    Stalls, row F, seat 12"); None without a code (revoked)."""
+    if ticket.code is None:
+        return None
+    return qr.svg(ticket.code, f"QR code of ticket {ticket.admission}: {ticket.place}")
 
 
 def _holder_name(raw: str) -> str:

@@ -14,19 +14,12 @@ from ticketbook.domain.errors import DomainError, NotFound
 from ticketbook.http.deps import Services, client_address, parse_id
 from ticketbook.http.errors import status_for
 from ticketbook.services import AppServices
-from ticketbook.tickets import qr
-from ticketbook.tickets.pdf import tickets_pdf
-from ticketbook.tickets.service import TicketStatus, TicketView
+from ticketbook.tickets.downloads import pdf_response, render_pdf
+from ticketbook.tickets.service import TicketStatus, qr_svg
 from ticketbook.web.routes import render_page, text_field
 from ticketbook.web.session import CSRF_FIELD, PageSession, check_csrf, page_session
 
 router = APIRouter(include_in_schema=False)
-
-
-def qr_svg(ticket: TicketView) -> str | None:
-    if ticket.code is None:
-        return None
-    return qr.svg(ticket.code, f"QR code of ticket {ticket.admission}: {ticket.place}")
 
 
 async def _booking_page(
@@ -82,19 +75,8 @@ async def booking_tickets_pdf(booking_id: str, request: Request, services: Servi
     if session.is_new:
         raise NotFound("Booking not found")
     found = await services.tickets.for_booking(parse_id(booking_id, "Booking"), session.user_id)
-    return _pdf(tickets_pdf(found.tickets, title=f"Tickets {found.reference}"), found.reference)
-
-
-def _pdf(document: bytes, reference: str) -> Response:
-    return Response(
-        document,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="tickets-{reference}.pdf"',
-            # A ticket's code is a credential: no shared cache may keep it.
-            "Cache-Control": "private, no-store",
-        },
-    )
+    document = await render_pdf(found.tickets, title=f"Tickets {found.reference}")
+    return pdf_response(document, f"tickets-{found.reference}.pdf")
 
 
 @router.post("/tickets/{ticket_id}/transfer")
@@ -140,7 +122,8 @@ async def transfer(ticket_id: str, request: Request, services: Services) -> Resp
 @router.get("/tickets/{ticket_id}.pdf")
 async def linked_ticket_pdf(ticket_id: str, services: Services, key: str | None = None) -> Response:
     ticket = await services.tickets.by_link(parse_id(ticket_id, "Ticket"), key)
-    return _pdf(tickets_pdf([ticket], title=f"Ticket {ticket.reference}"), ticket.reference)
+    document = await render_pdf([ticket], title=f"Ticket {ticket.reference}")
+    return pdf_response(document, f"tickets-{ticket.reference}.pdf")
 
 
 @router.get("/tickets/{ticket_id}")

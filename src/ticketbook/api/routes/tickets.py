@@ -17,9 +17,8 @@ from ticketbook.domain.schemas import (
     TransferResult,
 )
 from ticketbook.http.deps import Services, client_address, parse_id
-from ticketbook.tickets import qr
-from ticketbook.tickets.pdf import tickets_pdf
-from ticketbook.tickets.service import TicketView
+from ticketbook.tickets.downloads import pdf_response, render_pdf
+from ticketbook.tickets.service import TicketView, qr_svg
 
 router = APIRouter(tags=["tickets"])
 
@@ -51,11 +50,7 @@ def ticket_info(ticket: TicketView, *, with_qr: bool = False) -> TicketInfo:
         transferred_to=ticket.transferred_to,
         used_at=ticket.used_at,
         code=ticket.code,
-        qr_svg=(
-            qr.svg(ticket.code, f"QR code of ticket {ticket.admission}, {ticket.place}")
-            if with_qr and ticket.code is not None
-            else None
-        ),
+        qr_svg=qr_svg(ticket) if with_qr else None,
     )
 
 
@@ -87,22 +82,8 @@ async def booking_tickets(
 async def booking_tickets_pdf(booking_id: str, caller: CurrentUser, services: Services) -> Response:
     """The same tickets as a PDF, one per page, each with its QR code and code text."""
     found = await services.tickets.for_booking(parse_id(booking_id, "Booking"), caller)
-    return pdf_response(
-        tickets_pdf(found.tickets, title=f"Tickets {found.reference}"),
-        f"tickets-{found.reference}.pdf",
-    )
-
-
-def pdf_response(document: bytes, filename: str) -> Response:
-    return Response(
-        document,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            # A ticket's code is a credential: no shared cache may keep it.
-            "Cache-Control": "private, no-store",
-        },
-    )
+    document = await render_pdf(found.tickets, title=f"Tickets {found.reference}")
+    return pdf_response(document, f"tickets-{found.reference}.pdf")
 
 
 @router.post(
