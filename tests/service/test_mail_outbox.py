@@ -11,11 +11,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
 from tests.support.inprocess import app_settings
 from tests.support.inventory import fetch, make_concert
 from tests.support.smtp import SmtpSink, free_port
+from ticketbook.mail import queries
+from ticketbook.mail.outbox import Mailer
 from ticketbook.services import AppServices, open_services
 
 PASSWORD = "a decent passphrase 42"
@@ -148,3 +151,40 @@ def test_without_smtp_configured_mail_stays_in_the_outbox(db_url: str, tmp_path:
     assert asyncio.run(scene()) == 0
     row = fetch(db_url, "SELECT attempts, sent_at FROM email_outbox")[0]
     assert row["attempts"] == 0 and row["sent_at"] is None
+
+
+def test_two_senders_on_one_outbox_deliver_each_message_once_to_a_slow_server(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes' senders, a server slow with each message (0.2 s), and a lease of 0.6 s
+    (the lease scaled down with the server's slowness): a lease covers the one message claimed
+    right before its send, so neither sender sends what the other has claimed. (Claiming a
+    batch under one lease, the later messages of a batch outlived it and went twice.)"""
+    concert = make_concert(db_url, {"GA": 20})
+    monkeypatch.setattr(Mailer, "_lease_s", lambda self: 0.6)
+    with SmtpSink(delay_s=0.2) as smtp:
+        settings = app_settings(tmp_path, **smtp.env)
+
+        async def scene() -> list[int]:
+            async with open_services(
+                settings, database_url=db_url, run_background_jobs=False
+            ) as services:
+                for _ in range(8):
+                    await _confirmed_booking(services, concert["tiers"]["GA"], 1)
+                senders = [services.mailer, Mailer(services.db, services.tickets, settings.mail)]
+
+                async def keep_sending(mailer: Mailer) -> int:
+                    sent = 0
+                    while await services.db.fetchval(queries.WAITING_SQL):
+                        sent += await mailer.deliver_due()
+                        await asyncio.sleep(0.05)
+                    return sent
+
+                return list(await asyncio.gather(*(keep_sending(m) for m in senders)))
+
+        counts = asyncio.run(scene())
+        assert sum(counts) == 8, counts
+        ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == 8 and len(set(ids)) == 8, ids
+    rows = fetch(db_url, "SELECT attempts, sent_at FROM email_outbox")
+    assert len(rows) == 8 and all(r["attempts"] == 1 and r["sent_at"] for r in rows)

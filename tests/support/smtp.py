@@ -4,6 +4,7 @@ an outage."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -32,6 +33,8 @@ class _Collector:
         raw = content if isinstance(content, bytes) else str(content).encode()
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        if self.sink.delay_s:  # a slow server: it answers each message this late
+            await asyncio.sleep(self.sink.delay_s)
         with self.sink.lock:
             self.sink.messages.append(message)
             self.sink.recipients.append(list(envelope.rcpt_tos))
@@ -41,8 +44,9 @@ class _Collector:
 class SmtpSink:
     """``with SmtpSink() as smtp:``; ``smtp.env`` configures an app to send to it."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, delay_s: float = 0.0) -> None:
         self.port = port or free_port()
+        self.delay_s = delay_s
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
         self.lock = threading.Lock()

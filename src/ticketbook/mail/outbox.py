@@ -3,9 +3,10 @@
 
 The rows are written in the transaction that makes them (the booking trigger, a transfer),
 so a booking never waits for SMTP and a message can't be lost between the two. Each round
-claims the due rows (FOR UPDATE SKIP LOCKED, with a lease: several processes never send one
-message at the same time), composes each from the database as it is now (a rotated key's
-new code), sends it, and marks it sent. A failure is counted with its error, and the
+claims the due rows one at a time, each right before its send (FOR UPDATE SKIP LOCKED, with
+a lease longer than the slowest send the timeouts allow: several processes never send one
+message at the same time), composes it from the database as it is now (a rotated key's new
+code), sends it, and marks it sent. A failure is counted with its error, and the
 message waits ``retry_base_s``, doubled per failure up to an hour, then goes again. Delivery
 is at least once: a process that dies between the server's "250 OK" and the mark sends it
 again when its lease runs out, under the same Message-ID.
@@ -30,8 +31,12 @@ from ticketbook.tickets.service import Tickets
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 20
 MAX_RETRY_DELAY_S = 3600.0
+# The most replies one send waits for, each for up to the SMTP timeout: connect, EHLO,
+# STARTTLS, EHLO again, AUTH (two steps), MAIL, RCPT, DATA, the data's end, QUIT.
+SMTP_REPLIES = 11
+# Composing a message (its PDF) and the database's updates, with room to spare.
+COMPOSE_S = 30.0
 
 
 @dataclass
@@ -53,7 +58,7 @@ class Mailer:
         return f"{self.settings.public_url.rstrip('/')}/tickets/{ticket_id}?key={key}"
 
     async def deliver_due(self) -> int:
-        """Send what is due, batch after batch; how many were sent."""
+        """Send what is due, one message after another; how many were sent."""
         if not self.configured:
             if not self._told_unconfigured:
                 waiting = await self.db.fetchval(queries.WAITING_SQL)
@@ -66,15 +71,15 @@ class Mailer:
             return 0
         sent = 0
         while True:
-            rows = await self.db.fetch(queries.CLAIM_SQL, BATCH_SIZE, self._lease_s())
-            for row in rows:
-                sent += await self._deliver(row)
-            if len(rows) < BATCH_SIZE:
+            # Claimed right before it is sent: the lease covers this one send only.
+            row = await self.db.fetchrow(queries.CLAIM_SQL, self._lease_s())
+            if row is None:
                 return sent
+            sent += await self._deliver(row)
 
     def _lease_s(self) -> float:
-        # Longer than a send can take: connect, a few commands, the data.
-        return self.settings.smtp_timeout_s * 4 + 30.0
+        # Longer than one send can take: every reply waited for as long as the timeout lets.
+        return self.settings.smtp_timeout_s * SMTP_REPLIES + COMPOSE_S
 
     def retry_delay_s(self, attempts: int) -> float:
         """The wait after the ``attempts``-th failure (1, 2, ...)."""

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-# Claim up to $1 due messages: each is leased for $2 seconds (its next attempt moves past the
-# send), so another process's sender skips it now (SKIP LOCKED) and after this statement (the
-# lease). A sender that dies mid-send leaves the lease to run out: the message is sent again
-# then, at least once, never lost.
-#   $1 batch size, $2 lease in seconds
+# Claim the next due message, right before sending it: it is leased for $1 seconds (its next
+# attempt moves past the send), so another process's sender skips it now (SKIP LOCKED) and
+# after this statement (the lease). One at a time, so the lease covers one send, however slow
+# the server is with the others. A sender that dies mid-send leaves the lease to run out: the
+# message is sent again then, at least once, never lost.
+#   $1 lease in seconds
 CLAIM_SQL = """
 UPDATE email_outbox o
-   SET next_attempt_at = now() + make_interval(secs => $2)
+   SET next_attempt_at = now() + make_interval(secs => $1)
   FROM (SELECT id FROM email_outbox
          WHERE sent_at IS NULL AND next_attempt_at <= now()
          ORDER BY next_attempt_at
-         LIMIT $1
+         LIMIT 1
            FOR UPDATE SKIP LOCKED) due
  WHERE o.id = due.id
 RETURNING o.id, o.kind, o.to_address, o.booking_id, o.ticket_id, o.attempts
