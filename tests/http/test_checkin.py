@@ -458,3 +458,54 @@ def test_bad_syncs_are_400(
         headers=venue.staff,
     )
     assert too_many.status_code == 400
+
+
+def test_an_over_long_code_in_a_sync_is_one_invalid_scan_not_a_400(
+    client: InProcessClient, venue: Venue, shared_db: str
+) -> None:
+    """One bad scan in a device's queue must not hold the others back (the page retried the
+    same refused batch forever)."""
+    _, [(_, code)] = booked(client, venue)
+
+    def one(code: str) -> dict[str, Any]:
+        return {
+            "scanId": str(uuid.uuid4()),
+            "code": code,
+            "gate": "G",
+            "scannedAt": datetime.now(UTC).isoformat(),
+            "offlineOutcome": "ADMIT",
+        }
+
+    response = client.post(
+        f"/api/checkin/{venue.concert_id}/sync",
+        json={"device": "d", "scans": [one("TB" + "A" * 2000), one(code)]},
+        headers=venue.staff,
+    )
+    assert response.status_code == 200, response.text
+    assert [r["outcome"] for r in response.json()["recorded"]] == ["INVALID", "ADMIT"]
+    # The online scan keeps its limit: a code longer than 512 characters is still a 400.
+    assert scan(client, venue.staff, venue.concert_id, "TB" + "A" * 600).status_code == 400
+
+
+def test_the_bundle_has_an_etag_and_answers_304_while_nothing_changed(
+    client: InProcessClient, venue: Venue
+) -> None:
+    _, [(_, code)] = booked(client, venue)
+    url = f"/api/checkin/{venue.concert_id}/bundle"
+    first = client.get(url, headers=venue.staff)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.startswith('"')
+    same = client.get(url, headers={**venue.staff, "If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["etag"] == etag and same.headers["cache-control"] == "no-store"
+    assert (
+        client.get(url, headers={**venue.staff, "If-None-Match": '"x", ' + etag}).status_code == 304
+    )
+    # An admission changes the list: a new ETag, the whole bundle again.
+    assert scan(client, venue.staff, venue.concert_id, code).json()["outcome"] == "ADMIT"
+    changed = client.get(url, headers={**venue.staff, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert len(changed.json()["admitted"]) == 1
+    # The ETag is no way around the grant.
+    _, _, stranger = _account(client)
+    assert client.get(url, headers={**stranger, "If-None-Match": etag}).status_code == 403

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -155,6 +155,12 @@ def test_scan_bundle_and_sync_through_the_page_endpoints(
     assert bundle.headers["cache-control"] == "no-store"
     assert bundle.json()["concertId"] == concert_id
     assert len(bundle.json()["tickets"]) == 2
+    # What the page sends every 30 s: the list it holds, by its ETag; 304 while unchanged.
+    same = client.get(
+        f"/checkin/{concert_id}/bundle",
+        headers={**headers, "If-None-Match": bundle.headers["etag"]},
+    )
+    assert same.status_code == 304 and same.content == b""
 
     body = scan_body(concert_id, first)
     admit = client.post(f"/checkin/{concert_id}/scan", json=body, headers=headers)
@@ -208,3 +214,29 @@ def test_scan_bundle_and_sync_through_the_page_endpoints(
         staff_id,
     )
     assert (entries["n"], entries["mine"]) == (2, 2)
+
+
+def test_the_list_has_tonights_show_after_the_doors_opened(
+    client: InProcessClient, shared_db: str
+) -> None:
+    """Concerts started in the last 12 hours are listed (staff open /checkin after the doors
+    open), older ones and other accounts' are not."""
+    now = datetime.now(UTC)
+    tonight = make_concert(shared_db, {"GA": 5}, starts_at=now - timedelta(hours=2))
+    yesterday = make_concert(shared_db, {"GA": 5}, starts_at=now - timedelta(hours=13))
+    upcoming = make_concert(shared_db, {"GA": 5})
+    not_mine = make_concert(shared_db, {"GA": 5})
+    user_id = staff(client, shared_db, tonight["id"])
+    for concert in (yesterday, upcoming):
+        execute(
+            shared_db,
+            "INSERT INTO checkin_staff (concert_id, user_id) VALUES ($1::uuid, $2::uuid)",
+            concert["id"],
+            user_id,
+        )
+    listing = client.get("/checkin").text
+    assert f'href="/checkin/{tonight["id"]}"' in listing
+    assert f'href="/checkin/{upcoming["id"]}"' in listing
+    assert f'href="/checkin/{yesterday["id"]}"' not in listing
+    assert f'href="/checkin/{not_mine["id"]}"' not in listing
+    assert listing.index(tonight["id"]) < listing.index(upcoming["id"])

@@ -1,6 +1,6 @@
 """The door's desk on a real PostgreSQL: every outcome of a scan (forged, altered, revoked,
 duplicate, wrong-concert and rotated-key codes), a scan id answered once, the two-gate race
-(and its control run: the same race against an unguarded read-then-insert admits twice),
+(and its control run: the same harness against SCAN_SQL without its guard admits twice),
 offline syncs and their conflicts, the bundle, door staff through the service and the CLI,
 doctor's ticket checks, and the scan statement's plan.
 
@@ -34,7 +34,7 @@ from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.checkin import queries
 from ticketbook.checkin.service import CheckinDesk, OfflineScan
 from ticketbook.cli.main import main
-from ticketbook.db.pool import Database, create_pool
+from ticketbook.db.pool import Database, create_pool, session_settings
 from ticketbook.domain.enums import Role, ScanOutcome
 from ticketbook.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketbook.domain.schemas import ScanAnswer
@@ -46,6 +46,7 @@ from ticketbook.tickets.keys import TicketKeys
 ADMIT, ALREADY_USED = ScanOutcome.ADMIT, ScanOutcome.ALREADY_USED
 REVOKED, INVALID, WRONG_EVENT = ScanOutcome.REVOKED, ScanOutcome.INVALID, ScanOutcome.WRONG_EVENT
 ZONE = "America/New_York"
+SCAN_SQL_ORIGINAL = queries.SCAN_SQL
 
 
 @dataclass
@@ -312,6 +313,16 @@ def test_a_cancelled_booking_and_a_transferred_ticket_are_revoked(
     assert checkins(db_url) == 1
 
 
+TRANSFER_SQL = (
+    "WITH gone AS (UPDATE tickets SET revoked_at = now(),"
+    " revoked_reason = 'transferred' WHERE id = $1 RETURNING *)"
+    " INSERT INTO tickets (booking_id, concert_id, tier_id, admission, seat,"
+    " holder_id, holder_name, transferred_from)"
+    " SELECT booking_id, concert_id, tier_id, admission, seat, holder_id,"
+    " 'Ada Lovelace', id FROM gone RETURNING id"
+)
+
+
 def test_an_admission_enters_once_whichever_ticket_carries_it(db_url: str, tmp_path: Path) -> None:
     """A ticket admitted, then transferred (a new ticket for the same admission): the new
     holder's code is ALREADY_USED, not a second entry."""
@@ -320,15 +331,7 @@ def test_an_admission_enters_once_whichever_ticket_carries_it(db_url: str, tmp_p
         async with door(db_url, tmp_path) as d:
             [(old, code)] = await d.book()
             first = await d.scan(code, "North")
-            new = await d.services.db.fetchval(
-                "WITH gone AS (UPDATE tickets SET revoked_at = now(),"
-                " revoked_reason = 'transferred' WHERE id = $1 RETURNING *)"
-                " INSERT INTO tickets (booking_id, concert_id, tier_id, admission, seat,"
-                " holder_id, holder_name, transferred_from)"
-                " SELECT booking_id, concert_id, tier_id, admission, seat, holder_id,"
-                " 'Ada Lovelace', id FROM gone RETURNING id",
-                old,
-            )
+            new = await d.services.db.fetchval(TRANSFER_SQL, old)
             return first, await d.scan(d.code(new, d.tiers["GA"]), "South")
 
     first, second = asyncio.run(run())
@@ -453,10 +456,66 @@ RACERS = 16  # scans of one ticket at once, half at each gate, each on its own c
 ROUNDS = 5
 
 
-async def _racing_desk(db_url: str, keys: TicketKeys) -> tuple[asyncpg.Pool, CheckinDesk]:
+async def _racing_desk(
+    db_url: str, keys: TicketKeys, **server_settings: str
+) -> tuple[asyncpg.Pool, CheckinDesk]:
     # Every racer holds a connection of its own the moment the gate opens.
-    pool = await create_pool(db_url, Settings(), min_size=RACERS, max_size=RACERS)
+    settings = Settings()
+    pool = await create_pool(
+        db_url,
+        settings,
+        min_size=RACERS,
+        max_size=RACERS,
+        server_settings={**session_settings(settings), **server_settings},
+    )
     return pool, CheckinDesk(Database(pool, 10.0), keys)
+
+
+WAITING_ON_TICKETS = (
+    "SELECT count(*) FROM pg_locks WHERE relation = 'public.tickets'::regclass AND NOT granted"
+)
+
+
+async def _race(
+    db_url: str,
+    desk: CheckinDesk,
+    concert_id: uuid.UUID,
+    tickets: list[tuple[uuid.UUID, str]],
+) -> list[list[ScanAnswer]]:
+    """The race, one round per ticket: RACERS scans of its code at once, half at each gate;
+    each round's answers. The real test and its control run this same harness.
+
+    "At once" is held by the database: a gatekeeper connection locks the tickets table
+    (EXCLUSIVE, which the scan's FOR SHARE waits for) until every racer's statement is
+    waiting on it, then lets them all go. Their snapshots are taken after the wait, so they
+    really overlap (asyncio alone sends them one verify apart, about a scan's time)."""
+    gatekeeper = await asyncpg.connect(db_url)
+    rounds = []
+    try:
+        for _ticket_id, code in tickets:
+            closed = gatekeeper.transaction()
+            await closed.start()
+            await gatekeeper.execute("LOCK TABLE public.tickets IN EXCLUSIVE MODE")
+
+            async def scan(n: int, code: str = code) -> ScanAnswer:
+                return await desk.scan(
+                    concert_id=concert_id,
+                    code=code,
+                    gate=f"Gate {n % 2 + 1}",
+                    scan_id=uuid.uuid4(),
+                    staff_id=None,
+                )
+
+            tasks = [asyncio.create_task(scan(n)) for n in range(RACERS)]
+            deadline = asyncio.get_running_loop().time() + 10
+            while await gatekeeper.fetchval(WAITING_ON_TICKETS) < RACERS:
+                assert asyncio.get_running_loop().time() < deadline, "racers never queued"
+                await asyncio.sleep(0.005)
+            await closed.commit()  # the gate opens
+            rounds.append(list(await asyncio.gather(*tasks)))
+    finally:
+        await gatekeeper.close()
+    return rounds
 
 
 def test_two_gates_scanning_one_ticket_at_the_same_moment_admit_it_once(
@@ -466,27 +525,9 @@ def test_two_gates_scanning_one_ticket_at_the_same_moment_admit_it_once(
         async with door(db_url, tmp_path) as d:
             tickets = await d.book(ROUNDS)
             pool, desk = await _racing_desk(db_url, d.services.ticket_keys)
-            rounds = []
             try:
-                for ticket_id, code in tickets:
-                    start = asyncio.Event()
-
-                    async def scan(
-                        n: int, code: str = code, start: asyncio.Event = start
-                    ) -> ScanAnswer:
-                        await start.wait()
-                        return await desk.scan(
-                            concert_id=d.concert_id,
-                            code=code,
-                            gate=f"Gate {n % 2 + 1}",
-                            scan_id=uuid.uuid4(),
-                            staff_id=None,
-                        )
-
-                    tasks = [asyncio.create_task(scan(n)) for n in range(RACERS)]
-                    await asyncio.sleep(0)  # every task starts and waits at the gate
-                    start.set()
-                    answers = await asyncio.gather(*tasks)
+                rounds = await _race(db_url, desk, d.concert_id, tickets)
+                for (ticket_id, _), answers in zip(tickets, rounds, strict=True):
                     # Even a loser that raced the winner names the winner's entry.
                     entry = await pool.fetchrow(
                         "SELECT gate, admitted_at FROM checkins WHERE ticket_id = $1", ticket_id
@@ -497,10 +538,9 @@ def test_two_gates_scanning_one_ticket_at_the_same_moment_admit_it_once(
                             assert a.first_admitted is not None
                             assert a.first_admitted.gate == entry["gate"]
                             assert a.first_admitted.at == entry["admitted_at"]
-                    rounds.append(Counter(a.outcome for a in answers))
             finally:
                 await pool.close()
-            return rounds
+            return [Counter(a.outcome for a in answers) for answers in rounds]
 
     rounds = asyncio.run(run())
     for outcomes in rounds:
@@ -510,53 +550,58 @@ def test_two_gates_scanning_one_ticket_at_the_same_moment_admit_it_once(
     assert doctor(db_url).violations == 0
 
 
-# The unguarded check the control run races: read, then insert, no key and no ON CONFLICT.
-NAIVE_TABLE = "CREATE TABLE naive_checkins (booking_id uuid, admission smallint, gate text)"
-NAIVE_READ = "SELECT 1 FROM naive_checkins WHERE booking_id = $1 AND admission = $2"
-NAIVE_INSERT = "INSERT INTO naive_checkins VALUES ($1, $2, $3)"
+# The control's broken statement: SCAN_SQL with its guard taken out. The entry is inserted
+# after a read (NOT EXISTS) instead of ON CONFLICT on the primary key, into a scratch
+# schema's copy of checkins without that key (the search path puts it before public's).
+GUARD = "ON CONFLICT (booking_id, admission) DO NOTHING"
+READ_THEN_INSERT = (
+    "WHERE NOT EXISTS (SELECT 1 FROM checkins x"
+    " WHERE x.booking_id = l.booking_id AND x.admission = l.admission)"
+)
+SCRATCH = "tb_race_control"
 
 
-def test_control_an_unguarded_read_then_insert_admits_twice_in_the_same_race(
-    db_url: str, tmp_path: Path
+def test_control_the_same_race_against_scan_sql_without_its_guard_admits_twice(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same race against a check without the database's guard lets the ticket in more
-    than once: the assertions above would catch a scan that lost its constraint."""
+    """The same harness against a deliberately broken copy of SCAN_SQL lets a ticket in more
+    than once: the race test above can catch a statement that lost its guard. (The broken
+    statement is right one scan at a time; only the race shows it.)"""
+    assert SCAN_SQL_ORIGINAL.count(GUARD) == 1
+    monkeypatch.setattr(queries, "SCAN_SQL", SCAN_SQL_ORIGINAL.replace(GUARD, READ_THEN_INSERT))
 
-    async def run() -> list[int]:
+    async def run() -> tuple[list[int], list[ScanOutcome]]:
         async with door(db_url, tmp_path) as d:
-            tickets = await d.book(ROUNDS)
-            await d.services.db.execute(NAIVE_TABLE)
-            pool, _ = await _racing_desk(db_url, d.services.ticket_keys)
-            admitted = []
+            tickets = await d.book(ROUNDS + 1)
+            await d.services.db.execute(
+                f"CREATE SCHEMA {SCRATCH};"
+                f" CREATE TABLE {SCRATCH}.checkins (LIKE public.checkins INCLUDING DEFAULTS)"
+            )
+            pool, desk = await _racing_desk(
+                db_url, d.services.ticket_keys, search_path=f"{SCRATCH}, public"
+            )
             try:
-                for ticket_id, _code in tickets:
-                    booking_id, admission = await pool.fetchrow(
-                        "SELECT booking_id, admission FROM tickets WHERE id = $1", ticket_id
-                    )
-                    start = asyncio.Event()
-
-                    async def naive(
-                        n: int,
-                        booking_id: Any = booking_id,
-                        a: Any = admission,
-                        start: asyncio.Event = start,
-                    ) -> bool:
-                        async with pool.acquire() as conn:
-                            await start.wait()
-                            if await conn.fetchval(NAIVE_READ, booking_id, a):
-                                return False
-                            await conn.execute(NAIVE_INSERT, booking_id, a, f"Gate {n % 2 + 1}")
-                            return True
-
-                    tasks = [asyncio.create_task(naive(n)) for n in range(RACERS)]
-                    await asyncio.sleep(0.1)  # every racer holds its connection
-                    start.set()
-                    admitted.append(sum(await asyncio.gather(*tasks)))
+                (_, one), *racing = tickets
+                sequential = [
+                    (
+                        await desk.scan(
+                            concert_id=d.concert_id,
+                            code=one,
+                            gate="G",
+                            scan_id=uuid.uuid4(),
+                            staff_id=None,
+                        )
+                    ).outcome
+                    for _ in range(2)
+                ]
+                rounds = await _race(db_url, desk, d.concert_id, racing)
             finally:
                 await pool.close()
-            return admitted
+                await d.services.db.execute(f"DROP SCHEMA {SCRATCH} CASCADE")
+            return [sum(a.outcome is ADMIT for a in answers) for answers in rounds], sequential
 
-    admitted = asyncio.run(run())
+    admitted, sequential = asyncio.run(run())
+    assert sequential == [ADMIT, ALREADY_USED]
     assert all(n >= 1 for n in admitted)
     assert max(admitted) > 1, admitted
     print(f"control: admitted {admitted} times in {ROUNDS} rounds of {RACERS} racers")
@@ -611,6 +656,47 @@ def test_two_offline_devices_admitting_one_ticket_record_one_entry_and_a_conflic
     assert doctor(db_url).violations == 0
 
 
+def test_an_offline_admit_the_server_refuses_as_revoked_is_a_conflict_naming_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A transfer the device's bundle hadn't heard of: the new holder's code is let in online
+    at one gate, the old code offline at another. The old code's sync is REVOKED, and the
+    offline ADMIT is reported (it was only reported when the server said ALREADY_USED); a
+    cancelled booking let in offline likewise, with no entry."""
+    t0 = datetime.now(UTC) - timedelta(minutes=20)
+
+    async def run() -> tuple[dict[str, Any], uuid.UUID]:
+        async with door(db_url, tmp_path) as d:
+            [(old, code)] = await d.book()
+            [(cancelled_id, cancelled)] = await d.book()
+            new = await d.services.db.fetchval(TRANSFER_SQL, old)
+            assert (await d.scan(d.code(new, d.tiers["GA"]), "Main")).outcome is ADMIT
+            await d.services.db.execute(
+                "UPDATE tickets SET revoked_at = now(), revoked_reason = 'cancelled' WHERE id = $1",
+                cancelled_id,
+            )
+            scans = [
+                OfflineScan(uuid.uuid4(), code, "Side", t0, "ADMIT"),
+                OfflineScan(uuid.uuid4(), cancelled, "Side", t0 + timedelta(minutes=1), "ADMIT"),
+            ]
+            answer = await d.desk.sync(
+                concert_id=d.concert_id, staff_id=None, device="side-1", scans=scans
+            )
+            return answer, new
+
+    answer, new = asyncio.run(run())
+    assert [r["outcome"] for r in answer["recorded"]] == ["REVOKED", "REVOKED"]
+    transferred, cancelled = answer["conflicts"]
+    # The entry that let the admission in (online, after the offline scan: the first synced
+    # wins) under the ticket that carries it now.
+    assert transferred["ticketId"] == str(new) and transferred["holder"] == "Ada Lovelace"
+    assert transferred["admitted"]["gate"] == "Main"
+    [also] = transferred["alsoAdmitted"]
+    assert (also["gate"], also["device"], also["outcome"]) == ("Side", "side-1", "REVOKED")
+    assert cancelled["admitted"] is None
+    assert [a["outcome"] for a in cancelled["alsoAdmitted"]] == ["REVOKED"]
+
+
 def test_a_sync_checks_what_a_device_sends(db_url: str, tmp_path: Path) -> None:
     async def run() -> None:
         async with door(db_url, tmp_path) as d:
@@ -661,13 +747,23 @@ def test_the_bundle_holds_what_a_scanner_needs_offline(db_url: str, tmp_path: Pa
     assert by_id[str(tickets[1][0])]["holder"] == "Grace Hopper"
     assert by_id[str(guests)] == {
         "ticketId": str(guests),
+        "admissionKey": by_id[str(guests)]["admissionKey"],
         "seat": None,
         "tier": "VIP",
         "holder": "Guest",
     }
+    # One opaque key per admission (a device lets an admission in once, whichever ticket
+    # carries it): distinct, short, and not the booking id.
+    keys = [t["admissionKey"] for t in bundle["tickets"]]
+    assert len(set(keys)) == 3 and all(len(k) == 12 for k in keys)
+    booking_ids = fetch(db_url, "SELECT DISTINCT booking_id::text AS b FROM tickets")
+    assert not any(
+        r["b"] in str(bundle) or r["b"].replace("-", "") in str(bundle) for r in booking_ids
+    )
     assert bundle["revoked"] == [str(tickets[2][0])]
     [admitted] = bundle["admitted"]
     assert admitted["ticketId"] == str(tickets[0][0]) and admitted["gate"] == "Gate 7"
+    assert admitted["admissionKey"] == by_id[str(tickets[0][0])]["admissionKey"]
     assert bundle["timezone"] == ZONE and bundle["keyVersion"] == 1
     # The public key verifies the codes, offline: the scanner page's whole job.
     raw = base64.urlsafe_b64decode(bundle["publicKey"] + "=" * (-len(bundle["publicKey"]) % 4))

@@ -28,8 +28,8 @@ TIER_LABEL = f"CASE WHEN tt.tier_type = '{TierType.SEATED}' THEN tt.zone_name EN
 #   guard, ON CONFLICT DO NOTHING the answer to losing it. A concurrent winner committed after
 #   this statement's snapshot is not in `first`: the service then runs the statement again,
 #   which finds this scan in `prior` and the winner in `first`.
-# * The gate's count comes from checkin_scans' (concert_id, gate) index; an ADMIT scan is
-#   exactly a check-in, and this statement's own row isn't visible to it, hence the + 1.
+# * The gate's count comes from checkins' (concert_id, gate) index (ix_checkins_concert_id_gate);
+#   this statement's own entry isn't visible to it, hence the + the entry's count.
 SCAN_SQL = f"""
 WITH concert AS (
     SELECT c.ticket_key_version AS key_version, c.timezone,
@@ -115,6 +115,19 @@ SELECT c.organizer_id = $1 OR EXISTS (
   FROM concerts c WHERE c.id = $2
 """
 
+# The concerts an account may scan, for /checkin: those it is door staff or organizer of,
+# upcoming or started within the last $2 hours (staff open the list after the doors open).
+#   $1 user id, $2 hours
+SCANNABLE_CONCERTS_SQL = """
+SELECT c.id, c.name, c.artist, c.venue, c.starts_at, c.timezone
+  FROM concerts c
+ WHERE c.starts_at >= now() - make_interval(hours => $2::int)
+   AND (c.organizer_id = $1 OR EXISTS (
+           SELECT 1 FROM checkin_staff s WHERE s.concert_id = c.id AND s.user_id = $1
+       ))
+ ORDER BY c.starts_at, c.id
+"""
+
 # -- the offline bundle: what a scanner needs to decide alone ---------------------------------
 
 CONCERT_SQL = """
@@ -123,8 +136,8 @@ SELECT id, name, starts_at, timezone, ticket_key_version, organizer_id FROM conc
 
 # The concert's live tickets, with what door staff see (ix_tickets_concert_id).
 LIVE_TICKETS_SQL = f"""
-SELECT t.id, t.seat, t.holder_name, u.email AS holder_email, tt.tier_type,
-       {TIER_LABEL} AS zone_name
+SELECT t.id, t.booking_id, t.admission, t.seat, t.holder_name, u.email AS holder_email,
+       tt.tier_type, {TIER_LABEL} AS zone_name
   FROM tickets t
   JOIN ticket_tiers tt ON tt.id = t.tier_id
   JOIN users u ON u.id = t.holder_id
@@ -138,7 +151,7 @@ SELECT t.id FROM tickets t WHERE t.concert_id = $1 AND t.revoked_at IS NOT NULL 
 
 # Admissions already in, under the live ticket that now carries each (a transfer moves it).
 ADMITTED_SQL = """
-SELECT t.id AS ticket_id, ch.gate, ch.admitted_at
+SELECT t.id AS ticket_id, ch.booking_id, ch.admission, ch.gate, ch.admitted_at
   FROM checkins ch
   JOIN tickets t ON t.booking_id = ch.booking_id AND t.admission = ch.admission
                 AND t.revoked_at IS NULL
@@ -152,21 +165,27 @@ SELECT gate, count(*)::int AS admitted FROM checkins WHERE concert_id = $1
  GROUP BY gate ORDER BY gate
 """
 
-# Conflicts: scans a device admitted offline that the server recorded as ALREADY_USED, with
-# the entry that had let the admission in (and the device that scanned it).   $1 concert id
+# Conflicts: scans a device admitted offline that the server refused: ALREADY_USED (another
+# entry had let the admission in: across devices the first synced wins, so that entry can be
+# later than this scan), REVOKED (cancelled, or transferred before the device's bundle knew)
+# or INVALID. Each with the admission's entry, when there is one, and the device that made it.
+#   $1 concert id
 CONFLICTS_SQL = f"""
-SELECT ch.booking_id, ch.admission, ch.ticket_id, t.seat, t.holder_name,
+SELECT s.scan_id, s.outcome, scanned.booking_id, scanned.admission,
+       coalesce(ch.ticket_id, scanned.id) AS ticket_id, t.seat, t.holder_name,
        u.email AS holder_email,
        ch.gate AS first_gate, ch.admitted_at AS first_at, fs.device AS first_device,
        s.gate, s.scanned_at, s.device
   FROM checkin_scans s
-  JOIN tickets scanned ON scanned.id = s.ticket_id
-  JOIN checkins ch ON ch.booking_id = scanned.booking_id AND ch.admission = scanned.admission
-  JOIN tickets t ON t.id = ch.ticket_id
-  JOIN users u ON u.id = t.holder_id
+  LEFT JOIN tickets scanned ON scanned.id = s.ticket_id
+  LEFT JOIN checkins ch ON ch.booking_id = scanned.booking_id
+                       AND ch.admission = scanned.admission
+  LEFT JOIN tickets t ON t.id = coalesce(ch.ticket_id, scanned.id)
+  LEFT JOIN users u ON u.id = t.holder_id
   LEFT JOIN checkin_scans fs ON fs.scan_id = ch.scan_id
- WHERE s.concert_id = $1 AND s.offline_outcome = '{ADMIT}' AND s.outcome = '{ALREADY_USED}'
- ORDER BY ch.admitted_at, ch.booking_id, ch.admission, s.scanned_at
+ WHERE s.concert_id = $1 AND s.offline_outcome = '{ADMIT}'
+   AND s.outcome IN ('{ALREADY_USED}', '{REVOKED}', '{INVALID}')
+ ORDER BY ch.admitted_at NULLS LAST, scanned.booking_id, scanned.admission, s.scanned_at
 """
 
 # -- door staff ---------------------------------------------------------------------------

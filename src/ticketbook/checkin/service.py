@@ -15,6 +15,7 @@ operator's command, for any concert). The SQL is in ``checkin/queries.py``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import orjson
 
 from ticketbook.auth.emails import normalize_email
 from ticketbook.auth.identity import Identity
@@ -32,16 +34,20 @@ from ticketbook.domain.enums import ScanOutcome, TicketRevocation
 from ticketbook.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketbook.domain.schemas import (
     CheckinConflict,
+    ConflictScan,
     GateEntry,
     ScanAnswer,
     ScanTicket,
     StaffMember,
     SyncAnswer,
+    SyncRequest,
 )
 from ticketbook.tickets import codes
 from ticketbook.tickets.keys import TicketKeys
 
 NOT_STAFF = "Only this concert's door staff (or its organizer) can check its tickets in"
+# /checkin lists the concerts started this long ago too: staff open it after the doors open.
+STARTED_WITHIN_HOURS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,34 @@ class OfflineScan:
     gate: str
     scanned_at: datetime  # the device's clock, with its UTC offset
     offline_outcome: ScanOutcome | str  # what the device answered
+
+
+def offline_scans(body: SyncRequest) -> list[OfflineScan]:
+    """A sync request's scans, as the desk takes them (the API's and the page's route)."""
+    return [
+        OfflineScan(
+            scan_id=s.scan_id,
+            code=s.code,
+            gate=s.gate,
+            scanned_at=s.scanned_at,
+            offline_outcome=s.offline_outcome,
+        )
+        for s in body.scans
+    ]
+
+
+def admission_key(booking_id: uuid.UUID, admission: int) -> str:
+    """An admission's opaque key in the bundle: the same for every ticket that carries it (a
+    transfer's old and new), without the booking id (12 base64url characters, 72 bits)."""
+    digest = hashlib.sha256(b"tb-admission:" + booking_id.bytes + admission.to_bytes(4)).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
+def bundle_etag(bundle: dict[str, Any]) -> str:
+    """The bundle's ETag: a hash of everything in it but the moment it was read, so a device
+    that already holds the same list gets a 304 instead of the list again."""
+    content = {k: v for k, v in bundle.items() if k != "generatedAt"}
+    return '"' + hashlib.sha256(orjson.dumps(content)).hexdigest()[:32] + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +194,15 @@ class CheckinDesk:
     async def may_scan(self, user_id: uuid.UUID, concert_id: uuid.UUID) -> bool:
         """The concert's door staff, or its organizer."""
         return bool(await self._db.fetchval(queries.MAY_SCAN_SQL, user_id, concert_id))
+
+    async def scannable_concerts(
+        self, user_id: uuid.UUID, *, started_within_hours: int = STARTED_WITHIN_HOURS
+    ) -> list[asyncpg.Record]:
+        """The concerts the account may scan, upcoming or started within the last hours, in
+        one query (id, name, artist, venue, starts_at, timezone)."""
+        return list(
+            await self._db.fetch(queries.SCANNABLE_CONCERTS_SQL, user_id, started_within_hours)
+        )
 
     async def authorize(self, user_id: uuid.UUID, concert_id: uuid.UUID) -> None:
         """NotFound for no such concert; Forbidden for anyone not allowed to scan it."""
@@ -314,6 +357,7 @@ class CheckinDesk:
             "tickets": [
                 {
                     "ticketId": str(t["id"]),
+                    "admissionKey": admission_key(t["booking_id"], t["admission"]),
                     "seat": t["seat"],
                     "tier": tier_label(t["tier_type"], t["zone_name"]),
                     "holder": holder_label(t["holder_name"], t["holder_email"]),
@@ -322,7 +366,12 @@ class CheckinDesk:
             ],
             "revoked": [str(r["id"]) for r in revoked],
             "admitted": [
-                {"ticketId": str(a["ticket_id"]), "gate": a["gate"], "at": iso(a["admitted_at"])}
+                {
+                    "ticketId": str(a["ticket_id"]),
+                    "admissionKey": admission_key(a["booking_id"], a["admission"]),
+                    "gate": a["gate"],
+                    "at": iso(a["admitted_at"]),
+                }
                 for a in admitted
             ],
             "generatedAt": iso(generated_at),
@@ -337,8 +386,9 @@ class CheckinDesk:
         scans: Sequence[OfflineScan],
     ) -> dict[str, Any]:
         """Record a device's offline scans (each idempotent by its scan id), earliest first, so
-        the first scan of an admission is the one let in; answers are in the order sent.
-        SyncAnswer's JSON, with every conflict of the concert so far."""
+        within one sync the first scan of an admission is the one let in (across devices, the
+        first synced wins); answers are in the order sent. SyncAnswer's JSON, with every
+        conflict of the concert so far."""
         if staff_id is not None:
             await self.authorize(staff_id, concert_id)
         checked = [(scan, _offline_outcome(scan), _aware(scan.scanned_at)) for scan in scans]
@@ -363,23 +413,38 @@ class CheckinDesk:
         return answer.model_dump(mode="json")
 
     async def conflicts(self, concert_id: uuid.UUID) -> list[CheckinConflict]:
-        """Admissions that offline devices let in again after another scan had (ALREADY_USED
-        on the server, ADMIT on the device), with the entry recorded and every extra one."""
-        found: dict[tuple[uuid.UUID, int], CheckinConflict] = {}
+        """Scans a device answered ADMIT offline that the server refused (ALREADY_USED,
+        REVOKED, INVALID), one conflict per admission (per code when it names no ticket),
+        with the entry recorded, if any, and every such scan."""
+        found: dict[object, CheckinConflict] = {}
         for r in await self._db.fetch(queries.CONFLICTS_SQL, concert_id):
-            key = (r["booking_id"], r["admission"])
+            key: object = (
+                (r["booking_id"], r["admission"]) if r["booking_id"] is not None else r["scan_id"]
+            )
             if key not in found:
+                admitted = None
+                if r["first_gate"] is not None:
+                    admitted = GateEntry(
+                        gate=r["first_gate"], at=r["first_at"], device=r["first_device"]
+                    )
                 found[key] = CheckinConflict(
                     ticket_id=r["ticket_id"],
                     seat=r["seat"],
-                    holder=holder_label(r["holder_name"], r["holder_email"]),
-                    admitted=GateEntry(
-                        gate=r["first_gate"], at=r["first_at"], device=r["first_device"]
+                    holder=(
+                        holder_label(r["holder_name"], r["holder_email"])
+                        if r["ticket_id"] is not None
+                        else None
                     ),
+                    admitted=admitted,
                     also_admitted=[],
                 )
             found[key].also_admitted.append(
-                GateEntry(gate=r["gate"], at=r["scanned_at"], device=r["device"])
+                ConflictScan(
+                    gate=r["gate"],
+                    at=r["scanned_at"],
+                    device=r["device"],
+                    outcome=ScanOutcome(r["outcome"]),
+                )
             )
         return list(found.values())
 

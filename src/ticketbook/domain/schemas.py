@@ -503,6 +503,9 @@ GateName = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 DeviceName = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 # Longer than any code of ours (the door answers INVALID for it), short enough to refuse 1 MB.
 ScannedCode = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+# Inside a sync a code of any length is one scan's INVALID, not the whole batch's 400: one bad
+# scan in a device's queue must not hold back the others (the 64 KiB body limit still holds).
+SyncedCode = Annotated[StrictStr, Field(min_length=1)]
 # Offline scans per sync: a hundred of the longest fit the server's 64 KiB body limit.
 MAX_SYNC_SCANS = 100
 
@@ -572,7 +575,7 @@ class OfflineScanBody(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     scan_id: uuid.UUID
-    code: ScannedCode
+    code: SyncedCode
     gate: GateName
     scanned_at: datetime = Field(description="The device's clock, with a UTC offset")
     offline_outcome: ScanOutcome = Field(description="What the device answered")
@@ -597,15 +600,25 @@ class SyncRequest(ApiModel):
         return _printable(value, "device")
 
 
-class CheckinConflict(ApiModel):
-    """An admission that offline devices let in more than once."""
+class ConflictScan(GateEntry):
+    """An offline scan a device answered ADMIT, and what the server recorded for it."""
 
-    ticket_id: uuid.UUID
+    outcome: ScanOutcome = Field(description="The server's answer: ALREADY_USED, REVOKED, INVALID")
+
+
+class CheckinConflict(ApiModel):
+    """An admission (or a code) a device let in offline that the server refused: let in twice
+    (ALREADY_USED), after a cancel or transfer it hadn't heard of (REVOKED), or INVALID."""
+
+    ticket_id: uuid.UUID | None = Field(description="The ticket that carries the admission now")
     seat: str | None
-    holder: str
-    admitted: GateEntry = Field(description="The entry the server recorded")
-    also_admitted: list[GateEntry] = Field(
-        description="Offline scans that let the same admission in again"
+    holder: str | None
+    admitted: GateEntry | None = Field(
+        description="The entry the server recorded (across devices the first synced wins, so "
+        "it can be later than an alsoAdmitted scan); null when the admission is not in"
+    )
+    also_admitted: list[ConflictScan] = Field(
+        description="Offline scans that let it in, and what the server said to each"
     )
 
 
@@ -618,8 +631,16 @@ class SyncAnswer(ApiModel):
     )
 
 
+class BundleTicket(ScanTicket):
+    admission_key: str = Field(
+        description="Opaque, the same for every ticket that carries one admission (a "
+        "transfer's old and new codes): a device lets an admission in once, not a ticket"
+    )
+
+
 class BundleAdmission(ApiModel):
     ticket_id: uuid.UUID
+    admission_key: str
     gate: str
     at: datetime
 
@@ -635,7 +656,7 @@ class CheckinBundle(ApiModel):
     public_key: str = Field(
         description="The concert's Ed25519 public key: its 32 raw bytes, base64url, no padding"
     )
-    tickets: list[ScanTicket] = Field(description="Live tickets only")
+    tickets: list[BundleTicket] = Field(description="Live tickets only")
     revoked: list[uuid.UUID] = Field(description="Revoked tickets' ids (cancelled, transferred)")
     admitted: list[BundleAdmission] = Field(description="Admissions in, by their live ticket")
     generated_at: datetime

@@ -12,17 +12,17 @@ grants.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import uuid
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
+from ticketbook.api.routes.checkin import bundle_response
 from ticketbook.catalog import service as catalog
-from ticketbook.checkin.service import OfflineScan
+from ticketbook.checkin.service import offline_scans
 from ticketbook.domain.errors import Forbidden, InvalidInput, NotFound
 from ticketbook.domain.schemas import Concert, ScanRequest, SyncRequest
 from ticketbook.http.deps import Services, parse_id
@@ -39,26 +39,6 @@ CSRF_HEADER = "x-csrf-token"
 JSON_HEADERS = {"Cache-Control": "no-store"}
 
 
-def wire(answer: Any) -> Any:
-    """A desk answer as the page's JSON (its own ``to_json``, or a pydantic model's camelCase)."""
-    if hasattr(answer, "to_json"):
-        return answer.to_json()
-    if isinstance(answer, BaseModel):
-        return answer.model_dump(mode="json", by_alias=True)
-    if isinstance(answer, dict):
-        return {k: wire(v) for k, v in answer.items()}
-    if isinstance(answer, list | tuple):
-        return [wire(v) for v in answer]
-    return answer
-
-
-async def _staff_session(request: Request, services: AppServices, concert_id: uuid.UUID) -> bool:
-    session = await current_session(request, services)
-    if session is None or session.is_guest:
-        return False
-    return await services.checkin.may_scan(session.user_id, concert_id)
-
-
 async def _scannable(services: AppServices, raw_id: str) -> Concert:
     concert = await catalog.get_concert(services.db, parse_id(raw_id, "Concert"))
     if concert is None:
@@ -68,16 +48,12 @@ async def _scannable(services: AppServices, raw_id: str) -> Concert:
 
 @router.get("/checkin")
 async def checkin_home(request: Request, services: Services) -> Response:
-    """The upcoming concerts this account may scan. (A concert that has started is scanned
-    from its own address, /checkin/{id}, which staff keep open from before the doors open.)"""
+    """The concerts this account may scan: upcoming, and those started in the last hours
+    (staff who open the list after the doors find tonight's show), in one query."""
     session = await page_session(request, services)
-    concerts: list[Concert] = []
+    concerts = []
     if not session.is_guest:
-        candidates = await catalog.list_upcoming(services.db)
-        allowed = await asyncio.gather(
-            *(services.checkin.may_scan(session.user_id, c.id) for c in candidates)
-        )
-        concerts = [c for c, ok in zip(candidates, allowed, strict=True) if ok]
+        concerts = await services.checkin.scannable_concerts(session.user_id)
     return render_page(
         request,
         services,
@@ -111,9 +87,10 @@ async def scanner(concert_id: str, request: Request, services: Services) -> Resp
 
 
 async def _json_call(
-    request: Request, services: AppServices, concert_id: str
+    request: Request, services: AppServices, concert_id: str, *, check_grant: bool = True
 ) -> tuple[PageSession, uuid.UUID]:
-    """The staff session a scanner call acts for: its cookie, its header token, its grant."""
+    """The staff session a scanner call acts for: its cookie, its header token, its grant
+    (``check_grant=False`` where the desk checks it in its own statement: the scan)."""
     session = await current_session(request, services)
     if session is None:
         raise CsrfRejected("Your session has expired. Reload the page and sign in again.")
@@ -121,7 +98,9 @@ async def _json_call(
     if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf_token.encode()):
         raise CsrfRejected("This scanner page has expired. Reload it and try again.")
     concert = parse_id(concert_id, "Concert")
-    if session.is_guest or not await services.checkin.may_scan(session.user_id, concert):
+    if session.is_guest or (
+        check_grant and not await services.checkin.may_scan(session.user_id, concert)
+    ):
         raise Forbidden("This account may not scan tickets for this concert.")
     return session, concert
 
@@ -138,7 +117,8 @@ async def _body(request: Request, model: type[Body]) -> Body:
 
 @router.post("/checkin/{concert_id}/scan")
 async def scan(concert_id: str, request: Request, services: Services) -> Response:
-    session, concert = await _json_call(request, services, concert_id)
+    # SCAN_SQL checks the grant in the scan's own statement (Forbidden, or NotFound).
+    session, concert = await _json_call(request, services, concert_id, check_grant=False)
     body = await _body(request, ScanRequest)
     if body.concert_id != concert:
         raise InvalidInput("This scan is for another concert's scanner. Reload the page.")
@@ -150,35 +130,27 @@ async def scan(concert_id: str, request: Request, services: Services) -> Respons
         staff_id=session.user_id,
         device=body.device,
     )
-    return json_response(200, wire(answer), JSON_HEADERS)
+    return json_response(200, answer.model_dump(mode="json"), JSON_HEADERS)
 
 
 @router.get("/checkin/{concert_id}/bundle")
 async def bundle(concert_id: str, request: Request, services: Services) -> Response:
     """What the page keeps to check codes offline: key, tickets (seat, holder), revocations,
-    admissions so far."""
+    admissions so far; 304 when the page's If-None-Match names the list it holds."""
     _, concert = await _json_call(request, services, concert_id)
-    return json_response(200, wire(await services.checkin.bundle(concert)), JSON_HEADERS)
+    return bundle_response(request, await services.checkin.bundle(concert))
 
 
 @router.post("/checkin/{concert_id}/sync")
 async def sync(concert_id: str, request: Request, services: Services) -> Response:
     """Scans made offline, recorded now (idempotent per scan id); conflicts are answered."""
-    session, concert = await _json_call(request, services, concert_id)
+    # The desk's sync checks the grant itself.
+    session, concert = await _json_call(request, services, concert_id, check_grant=False)
     body = await _body(request, SyncRequest)
     result = await services.checkin.sync(
         concert_id=concert,
         staff_id=session.user_id,
         device=body.device,
-        scans=[
-            OfflineScan(
-                scan_id=s.scan_id,
-                code=s.code,
-                gate=s.gate,
-                scanned_at=s.scanned_at,
-                offline_outcome=s.offline_outcome,
-            )
-            for s in body.scans
-        ],
+        scans=offline_scans(body),
     )
-    return json_response(200, wire(result), JSON_HEADERS)
+    return json_response(200, result, JSON_HEADERS)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from ticketbook.api.deps import CurrentIdentity, CurrentOrganizer, require_json
-from ticketbook.checkin.service import OfflineScan
+from ticketbook.checkin.service import bundle_etag, offline_scans
 from ticketbook.domain.schemas import (
     CheckinBundle,
     Done,
@@ -62,13 +62,30 @@ async def scan(body: ScanRequest, caller: CurrentIdentity, services: Services) -
     return json_response(200, answer.model_dump(mode="json"), NO_STORE)
 
 
-@router.get("/checkin/{concert_id}/bundle", response_model=CheckinBundle, responses=_ERRORS)
-async def bundle(concert_id: str, caller: CurrentIdentity, services: Services) -> Response:
+def bundle_response(request: Request, bundle: dict[str, Any]) -> Response:
+    """The bundle, or 304 when the device's If-None-Match names the same list (its ETag)."""
+    etag = bundle_etag(bundle)
+    headers = {**NO_STORE, "ETag": etag}
+    sent = request.headers.get("if-none-match", "")
+    if etag in (tag.strip() for tag in sent.split(",")):
+        return Response(status_code=304, headers=headers)
+    return json_response(200, bundle, headers)
+
+
+@router.get(
+    "/checkin/{concert_id}/bundle",
+    response_model=CheckinBundle,
+    responses={**_ERRORS, 304: {"description": "If-None-Match named the current ETag"}},
+)
+async def bundle(
+    concert_id: str, request: Request, caller: CurrentIdentity, services: Services
+) -> Response:
     """What a scanner keeps to check codes offline: the public key, the live tickets (seat,
-    tier, holder), the revoked ones, the admissions so far."""
+    tier, holder, admission key), the revoked ones, the admissions so far. Send the ETag back
+    as If-None-Match: 304 while nothing changed."""
     concert = parse_id(concert_id, "Concert")
     await services.checkin.authorize(caller.user_id, concert)
-    return json_response(200, await services.checkin.bundle(concert), NO_STORE)
+    return bundle_response(request, await services.checkin.bundle(concert))
 
 
 @router.post(
@@ -87,16 +104,7 @@ async def sync(
         concert_id=concert,
         staff_id=caller.user_id,
         device=body.device,
-        scans=[
-            OfflineScan(
-                scan_id=s.scan_id,
-                code=s.code,
-                gate=s.gate,
-                scanned_at=s.scanned_at,
-                offline_outcome=s.offline_outcome,
-            )
-            for s in body.scans
-        ],
+        scans=offline_scans(body),
     )
     return json_response(200, answer, NO_STORE)
 
