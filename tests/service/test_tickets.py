@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from tests.service.test_query_plans import access_paths, describe, explain
 from tests.support.inprocess import app_settings
-from tests.support.inventory import fetch, fetchval, make_concert
+from tests.support.inventory import execute, fetch, fetchval, make_concert
 from tests.support.seating import seated_concert
 from ticketbook.auth.identity import Identity
 from ticketbook.booking.queries import CANCEL_SQL
 from ticketbook.domain.enums import Role, ScanOutcome
 from ticketbook.domain.errors import ConcertStarted, InvalidInput, NotFound
+from ticketbook.mail import queries as mail_queries
 from ticketbook.seating.demo_layouts import section_block
 from ticketbook.services import AppServices, open_services
 from ticketbook.tickets import codes
@@ -509,3 +511,87 @@ def test_the_pdf_is_drawn_off_the_event_loop(db_url: str, tmp_path: Path) -> Non
     inline, threaded = _run(db_url, tmp_path, scene)
     assert inline == 0
     assert threaded >= 3, threaded
+
+
+# -- the ticket views' plans ---------------------------------------------------------------
+
+VIEW_FILL_SQL = """
+INSERT INTO users (role, email, password_hash)
+SELECT 'fan', 'fan' || i || '@example.com', 'x' FROM generate_series(1, 2000) AS i;
+INSERT INTO concerts (name, artist, venue, starts_at)
+SELECT 'Concert ' || i, 'Artist', 'Venue', now() + make_interval(days => i)
+  FROM generate_series(1, 200) AS i;
+INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency, total_quantity)
+SELECT id, 'GA', 1000, 'USD', 1000 FROM concerts;
+-- Tickets set-based, not row by row through the issuing trigger.
+ALTER TABLE bookings DISABLE TRIGGER tb_issue_tickets_on_insert;
+WITH t AS (SELECT id, concert_id, row_number() OVER () AS n FROM ticket_tiers),
+     u AS (SELECT id, row_number() OVER () AS n FROM users)
+INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents, total_cents,
+                      currency, status, hold_expires_at)
+SELECT u.id, t.concert_id, t.id, 4, 1000, 4000, 'USD', 'CONFIRMED', now()
+  FROM generate_series(1, 8000) AS i
+  JOIN t ON t.n = 1 + i % 200
+  JOIN u ON u.n = 1 + i % 2000;
+ALTER TABLE bookings ENABLE TRIGGER tb_issue_tickets_on_insert;
+INSERT INTO tickets (booking_id, concert_id, tier_id, admission, holder_id)
+SELECT b.id, b.concert_id, b.tier_id, n, b.user_id
+  FROM bookings b CROSS JOIN generate_series(1, 4) AS n;
+-- Every tenth ticket given away: revoked, and a new one for another fan.
+WITH given AS (
+    UPDATE tickets SET revoked_at = now(), revoked_reason = 'transferred'
+     WHERE admission = 1 AND random() < 0.4
+ RETURNING *
+), made AS (
+    INSERT INTO tickets (booking_id, concert_id, tier_id, admission, holder_id, holder_name,
+                         transferred_from)
+    SELECT g.booking_id, g.concert_id, g.tier_id, g.admission,
+           (SELECT id FROM users WHERE email = 'fan1@example.com'), 'Friend', g.id
+      FROM given g
+    RETURNING id, transferred_from, concert_id
+)
+INSERT INTO ticket_transfers (concert_id, from_ticket_id, to_ticket_id, from_user_id,
+                              to_user_id)
+SELECT m.concert_id, m.transferred_from, m.id, o.holder_id,
+       (SELECT id FROM users WHERE email = 'fan1@example.com')
+  FROM made m JOIN tickets o ON o.id = m.transferred_from;
+ANALYZE;
+"""
+
+
+@pytest.fixture(scope="module")
+def viewed_db(shared_db: str) -> str:
+    """32,000 tickets and 3,200 transfers (EXPLAIN runs nothing, so no test changes it)."""
+    execute(shared_db, VIEW_FILL_SQL)
+    return shared_db
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+def test_the_ticket_views_read_through_indexes(viewed_db: str, mode: str) -> None:
+    """Every ticket view joins the ticket it was given as (tickets.transferred_from), and a
+    transferred ticket's email reads who gave it (ticket_transfers.to_ticket_id)."""
+    given = fetch(
+        viewed_db,
+        "SELECT t.id, t.booking_id, o.holder_id FROM tickets t"
+        " JOIN tickets o ON o.id = t.transferred_from LIMIT 1",
+    )[0]
+    plans = {
+        "booking": explain(
+            viewed_db,
+            ticket_queries.TICKETS_OF_BOOKING_SQL,
+            given["booking_id"],
+            given["holder_id"],
+            mode=mode,
+        ),
+        "ticket": explain(viewed_db, ticket_queries.TICKET_SQL, given["id"], mode=mode),
+    }
+    for name, plan in plans.items():
+        text = f"{name} {describe(plan)}"
+        paths = set(access_paths(plan, "tickets"))
+        assert "Seq Scan" not in paths, text
+        assert "uq_tickets_transferred_from" in paths, text
+    sender = explain(viewed_db, mail_queries.TRANSFER_SENDER_SQL, given["id"], mode=mode)
+    assert access_paths(sender, "ticket_transfers") == ["uq_ticket_transfers_to_ticket_id"], (
+        describe(sender)
+    )
+    assert set(access_paths(sender, "users")) == {"pk_users"}, describe(sender)

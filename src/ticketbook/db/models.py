@@ -501,6 +501,8 @@ class Ticket(Base):
         # "My tickets", transfers included.
         Index("ix_tickets_holder_id", "holder_id"),
         Index("ix_tickets_booking_id", "booking_id"),
+        # The ticket a ticket was given as (every ticket view joins it): at most one.
+        Index("uq_tickets_transferred_from", "transferred_from", unique=True),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -608,6 +610,8 @@ class TicketTransfer(Base):
     __table_args__ = (
         Index("ix_ticket_transfers_from_user_id", "from_user_id"),
         Index("ix_ticket_transfers_concert_id", "concert_id"),
+        # Who gave a ticket (the new holder's email): one transfer makes one ticket.
+        Index("uq_ticket_transfers_to_ticket_id", "to_ticket_id", unique=True),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()

@@ -141,6 +141,7 @@ def upgrade() -> None:
     op.create_index("ix_tickets_booking_id", "tickets", ["booking_id"], unique=False)
     op.create_index("ix_tickets_concert_id", "tickets", ["concert_id"], unique=False)
     op.create_index("ix_tickets_holder_id", "tickets", ["holder_id"], unique=False)
+    op.create_index("uq_tickets_transferred_from", "tickets", ["transferred_from"], unique=True)
     op.create_index(
         "uq_tickets_live_admission",
         "tickets",
@@ -298,6 +299,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_ticket_transfers_from_user_id", "ticket_transfers", ["from_user_id"], unique=False
     )
+    op.create_index(
+        "uq_ticket_transfers_to_ticket_id", "ticket_transfers", ["to_ticket_id"], unique=True
+    )
     op.add_column(
         "concerts",
         sa.Column(
@@ -337,6 +341,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION tb_issue_tickets()")
     op.drop_constraint(op.f("ck_concerts_ticket_key_version_positive"), "concerts", type_="check")
     op.drop_column("concerts", "ticket_key_version")
+    op.drop_index("uq_ticket_transfers_to_ticket_id", table_name="ticket_transfers")
     op.drop_index("ix_ticket_transfers_from_user_id", table_name="ticket_transfers")
     op.drop_index("ix_ticket_transfers_concert_id", table_name="ticket_transfers")
     op.drop_table("ticket_transfers")
@@ -356,6 +361,7 @@ def downgrade() -> None:
         table_name="tickets",
         postgresql_where=sa.text("revoked_at IS NULL"),
     )
+    op.drop_index("uq_tickets_transferred_from", table_name="tickets")
     op.drop_index("ix_tickets_holder_id", table_name="tickets")
     op.drop_index("ix_tickets_concert_id", table_name="tickets")
     op.drop_index("ix_tickets_booking_id", table_name="tickets")
