@@ -87,12 +87,12 @@ def booked_code(shop: Shop, door: dict[str, Any], concert: dict[str, Any] | None
     return code
 
 
-def open_scanner(context: Any, door: dict[str, Any], gate: str) -> Any:
+def open_scanner(context: Any, door: dict[str, Any], gate: str, email: str | None = None) -> Any:
     """Sign in as door staff, open the concert's scanner, name the gate; wait for the bundle."""
     concert_id = door["concert"]["id"]
     page = context.new_page()
     page.goto(f"/login?next=/checkin/{concert_id}")
-    page.get_by_label("Email").fill(door["email"])
+    page.get_by_label("Email").fill(email or door["email"])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{context_base(page)}/checkin/{concert_id}")
@@ -244,6 +244,112 @@ def test_two_gates_offline_admit_once_each_then_sync_reports_the_conflict(
         ("Gate B", "ALREADY_USED", "ADMIT"),
     ]
     assert shop.fetchval("SELECT count(*) FROM checkins WHERE ticket_id = $1", ticket_id) == 1
+
+
+# The page's IndexedDB store, read in the page: its keys, and one value.
+IDB_KEYS = """() => new Promise((resolve) => {
+  const open = indexedDB.open("ticketbook-scanner", 1);
+  open.onsuccess = () => {
+    const req = open.result.transaction("kv").objectStore("kv").getAllKeys();
+    req.onsuccess = () => resolve(req.result);
+  };
+})"""
+IDB_GET = """(key) => new Promise((resolve) => {
+  const open = indexedDB.open("ticketbook-scanner", 1);
+  open.onsuccess = () => {
+    const req = open.result.transaction("kv").objectStore("kv").get(key);
+    req.onsuccess = () => resolve(req.result === undefined ? null : req.result);
+  };
+})"""
+
+
+def test_unreadable_answers_a_refused_scan_and_lost_rights(
+    new_context: Any, shop: Shop, door: dict[str, Any]
+) -> None:
+    """A 304 for an unchanged list; a captive portal's HTML 200 is offline, not a list; a
+    sync the server refuses is split until the one scan it refuses is alone (set aside as
+    failed, the others recorded); rights taken back empty the device's store."""
+    concert_id = door["concert"]["id"]
+    email = f"door-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=shop.base_url, timeout=30) as api:
+        user_id, _ = register(api, email)
+    shop.fetch(
+        "INSERT INTO checkin_staff (concert_id, user_id) VALUES ($1::uuid, $2::uuid)",
+        concert_id,
+        user_id,
+    )
+    staff = open_scanner(new_context(), door, "Gate R", email)
+
+    def reconnect() -> None:
+        staff.context.set_offline(True)
+        expect(staff.locator(".js-net")).to_have_attribute("data-state", "offline")
+        staff.context.set_offline(False)
+
+    # Back online: the page asks with its list's ETag, and nothing changed.
+    with staff.expect_response(lambda r: r.url.endswith("/bundle")) as answered:
+        reconnect()
+    assert answered.value.status == 304
+    assert answered.value.request.headers.get("if-none-match", "").startswith('"')
+
+    # A captive portal answers every address with its sign-in page, 200 and HTML.
+    key = f"bundle:{concert_id}"
+    before = staff.evaluate(IDB_GET, key)
+
+    def portal(route: Any) -> None:
+        route.fulfill(status=200, content_type="text/html", body="<h1>Wi-Fi</h1>")
+
+    staff.route("**/bundle", portal)
+    reconnect()
+    expect(staff.locator(".js-net")).to_have_attribute("data-state", "offline")
+    stored = staff.evaluate(IDB_GET, key)
+    assert stored["etag"] == before["etag"] and len(stored["tickets"]) == len(before["tickets"])
+    staff.unroute("**/bundle", portal)
+
+    # Offline: two good codes and one the (stubbed) server refuses, queued between them.
+    first, second = booked_code(shop, door), booked_code(shop, door)
+    refused = "TB" + "A" * 150
+    staff.context.set_offline(True)
+    expect(staff.locator(".js-net")).to_have_attribute("data-state", "offline")
+    for code in (first, refused, second):
+        scan(staff, code)
+    expect(staff.locator(".js-pending")).to_have_attribute("data-count", "3")
+    bodies: list[int] = []
+
+    def refuse(route: Any) -> None:
+        scans = route.request.post_data_json["scans"]
+        bodies.append(len(scans))
+        if any(s["code"] == refused for s in scans):
+            route.fulfill(status=400, content_type="application/json", body='{"message": "no"}')
+        else:
+            route.continue_()
+
+    staff.route("**/sync", refuse)
+    staff.context.set_offline(False)
+    expect(staff.locator(".js-pending")).to_have_attribute("data-count", "0", timeout=15_000)
+    assert bodies == [3, 2, 1, 1, 1], bodies
+    failed = staff.locator(".js-failed .failed-scan")
+    expect(failed).to_have_count(1)
+    expect(failed).to_contain_text("no")
+    assert (
+        shop.fetchval(
+            "SELECT count(*) FROM checkin_scans WHERE gate = 'Gate R' AND outcome = 'ADMIT'"
+            " AND concert_id = $1::uuid",
+            concert_id,
+        )
+        == 2
+    )
+    # Too long to be a code: INVALID here, neither sent nor queued.
+    result = scan(staff, "TB" + "B" * 300)
+    expect(result).to_have_attribute("data-outcome", "INVALID")
+    assert len(staff.get_by_label("Ticket code").input_value()) == 0
+
+    # The organizer takes the rights back: the next scan is refused, the store emptied.
+    shop.fetch("DELETE FROM checkin_staff WHERE user_id = $1::uuid", user_id)
+    result = scan(staff, first)
+    expect(result).to_have_attribute("data-outcome", "ERROR")
+    expect(staff.locator("#scanner")).to_have_attribute("data-rights", "gone")
+    expect(staff.locator(".js-bundle-state")).to_contain_text("rights")
+    assert staff.evaluate(IDB_KEYS) == []
 
 
 def test_keyboard_only_at_375px(new_context: Any, shop: Shop, door: dict[str, Any]) -> None:

@@ -24,8 +24,12 @@ const RETRY_EVERY_MS = 5000;
 // An online answer slower than this falls back to checking on this device (the scan keeps
 // its id, so if the server did record it the later sync changes nothing).
 const ONLINE_TIMEOUT_MS = 2500;
+// The bundle (a stadium's is megabytes) and a sync (100 scans, each recorded) get longer.
+const BULK_TIMEOUT_MS = 30000;
 // The server takes at most 100 scans (and 64 KiB) a sync; a scan is about 330 bytes.
 const SYNC_BATCH = 100;
+// The longest code there can be (tickets/codes.py, MAX_CODE_LENGTH); the field's maxlength.
+const MAX_CODE = 206;
 const CAMERA_REPEAT_MS = 3000;
 
 const $ = (sel) => root.querySelector(sel);
@@ -58,6 +62,8 @@ const store = (() => {
   return {
     get: (key) => run("readonly", (s) => s.get(key)).catch(() => undefined),
     set: (key, value) => run("readwrite", (s) => s.put(value, key)).catch(() => undefined),
+    // Everything this page kept (every concert's lists): staff rights gone, or signed out.
+    clear: () => run("readwrite", (s) => s.clear()).catch(() => undefined),
   };
 })();
 
@@ -66,6 +72,7 @@ const KEY = {
   pending: `pending:${CONCERT}`,
   local: `local:${CONCERT}`,
   conflicts: `conflicts:${CONCERT}`,
+  failed: `failed:${CONCERT}`,
 };
 
 function setting(name, fallback) {
@@ -107,23 +114,42 @@ const gate = () => gateInput.value.trim() || "Main gate";
 
 /* ---- state ---------------------------------------------------------------------------- */
 
-let bundle = null;          // the server's bundle, as last fetched
-let tickets = new Map();    // ticketId -> {seat, tier, holder}
+let bundle = null;          // the server's bundle, as last fetched (with its etag, checkedAt)
+let tickets = new Map();    // ticketId -> {seat, tier, holder, admissionKey}
 let revoked = new Set();
-let admitted = new Map();   // ticketId -> {gate, at, device}: the server's, then ours
-let local = {};             // ticketId -> {gate, at}: let in by this device while offline
+// Keyed by admission, not ticket: a transfer's old and new codes carry one admission, and a
+// device lets it in once. A ticket the bundle doesn't know yet is keyed by its id.
+let admitted = new Map();   // admission key -> {gate, at, device}: the server's, then ours
+let local = {};             // ticketId -> {gate, at, key}: let in by this device while offline
 let pending = [];           // offline scans not yet synced
+let failed = [];            // offline scans the server refused one by one: kept to be seen
 let conflicts = [];
 let online = navigator.onLine;
 let lastGateCount = null;   // {gate, count} from the server's last answer
+let rightsGone = false;     // a 401/403: nothing more is sent
+
+function admissionOf(ticketId) {
+  const t = tickets.get(ticketId);
+  return t && t.admissionKey ? t.admissionKey : "t:" + ticketId;
+}
 
 function rebuild() {
   tickets = new Map((bundle ? bundle.tickets : []).map((t) => [t.ticketId, t]));
   revoked = new Set(bundle ? bundle.revoked : []);
-  admitted = new Map((bundle ? bundle.admitted : []).map((a) => [a.ticketId, a]));
+  admitted = new Map((bundle ? bundle.admitted : []).map((a) => [a.admissionKey || "t:" + a.ticketId, a]));
   for (const [id, a] of Object.entries(local)) {
-    if (!admitted.has(id)) admitted.set(id, { ...a, device });
+    // The key it was let in under: kept, since a transfer's bundle no longer lists the old ticket.
+    const key = a.key || admissionOf(id);
+    if (!admitted.has(key)) admitted.set(key, { gate: a.gate, at: a.at, device });
   }
+}
+
+// What a stored or fetched bundle must be before this page trusts it to check codes.
+function validBundle(b) {
+  return Boolean(b) && typeof b === "object" && b.concertId === CONCERT
+    && typeof b.publicKey === "string" && b.publicKey.length > 0
+    && Number.isInteger(b.keyVersion) && Array.isArray(b.tickets)
+    && Array.isArray(b.revoked) && Array.isArray(b.admitted);
 }
 
 /* ---- the code: "TB" + base32(payload || signature), tickets/codes.py ------------------ */
@@ -165,7 +191,7 @@ function fromBase64url(text) {
 /* Check a code on this device: the same answers as the server, from the bundle. */
 function checkLocally(code) {
   const text = code.toUpperCase();
-  const raw = text.startsWith("TB") && text.length <= 206 ? base32(text.slice(2)) : null;
+  const raw = text.startsWith("TB") && text.length <= MAX_CODE ? base32(text.slice(2)) : null;
   if (!raw || raw.length < HEADER + SIG || raw[0] !== 1) {
     return { outcome: "INVALID", message: "Not a TicketBook ticket code." };
   }
@@ -189,7 +215,8 @@ function checkLocally(code) {
   }
   let valid = false;
   try {
-    valid = ed.verify(signature, payload, fromBase64url(bundle.publicKey));
+    // zip215: false, the strict RFC 8032 checks OpenSSL (the server's verify) makes.
+    valid = ed.verify(signature, payload, fromBase64url(bundle.publicKey), { zip215: false });
   } catch (e) {
     valid = false;
   }
@@ -206,7 +233,7 @@ function checkLocally(code) {
   if (revoked.has(ticketId)) {
     return { outcome: "REVOKED", message: "This ticket was cancelled or transferred.", ticket };
   }
-  const first = admitted.get(ticketId);
+  const first = admitted.get(admissionOf(ticketId));
   if (first) {
     return { outcome: "ALREADY_USED", message: "This ticket was already used.", ticket, firstAdmitted: first };
   }
@@ -219,25 +246,57 @@ function checkLocally(code) {
 
 /* ---- network ---------------------------------------------------------------------------- */
 
-async function call(method, url, body) {
+class Unreadable extends Error {}
+
+/* One call to the server. A network error, a timeout (the body's read included), a 502-504 or
+   an answer that isn't JSON (a captive portal's HTML page, a body cut off) throws: as good as
+   offline for the door. A 304 has no body. */
+async function call(method, url, body, { timeout = ONLINE_TIMEOUT_MS, headers = {} } = {}) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ONLINE_TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeout);
   try {
     const response = await fetch(url, {
       method,
       credentials: "same-origin",
       cache: "no-store",
       signal: controller.signal,
-      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": CSRF },
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": CSRF, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    // The server or its database is down: as good as offline for the door.
     if (response.status >= 502) throw new Error("server unavailable: " + response.status);
-    const data = await response.json().catch(() => ({}));
-    return { status: response.status, data };
+    if (response.status === 304) return { status: 304, data: {}, etag: response.headers.get("ETag") };
+    let data;
+    try {
+      data = await response.json();
+    } catch (e) {
+      throw new Unreadable(`unreadable answer (${response.status})`);
+    }
+    if (data === null || typeof data !== "object") throw new Unreadable("not a JSON object");
+    return { status: response.status, data, etag: response.headers.get("ETag") };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/* 401/403: this account may no longer scan (rights taken back, or signed out). Stop sending,
+   and delete what this device kept: the ticket list, the queue, the admissions. */
+async function loseRights(message) {
+  rightsGone = true;
+  bundle = null;
+  pending = [];
+  local = {};
+  failed = [];
+  conflicts = [];
+  await store.clear();
+  rebuild();
+  renderPending();
+  renderFailed();
+  renderConflicts();
+  renderCounts();
+  root.dataset.rights = "gone";
+  delete root.dataset.bundle;
+  $(".js-bundle-state").textContent = "This account's check-in rights for this concert are gone"
+    + ` (${message || "refused"}). The offline ticket list was deleted from this device: sign in again.`;
 }
 
 function setOnline(value) {
@@ -250,19 +309,31 @@ function setOnline(value) {
 }
 
 async function refreshBundle() {
+  if (rightsGone) return;
   if (!navigator.onLine) return setOnline(false);
+  let answer;
   try {
-    const { status, data } = await call("GET", URLS.bundle);
-    if (status !== 200) return showBundleState(`Couldn't update the ticket list (${data.message || status}).`);
-    bundle = data;
-    await store.set(KEY.bundle, bundle);
-    rebuild();
-    setOnline(true);
-    showBundleState();
-    renderCounts();
+    // The list this device holds, named by its ETag: 304 while nothing changed.
+    const headers = bundle && bundle.etag ? { "If-None-Match": bundle.etag } : {};
+    answer = await call("GET", URLS.bundle, undefined, { timeout: BULK_TIMEOUT_MS, headers });
   } catch (e) {
     setOnline(false);
+    return;
   }
+  setOnline(true);
+  const { status, data, etag } = answer;
+  if (status === 401 || status === 403) return loseRights(data.message);
+  if (status === 304 && bundle) {
+    bundle.checkedAt = new Date().toISOString();
+  } else if (status === 200 && validBundle(data)) {
+    bundle = { ...data, etag: etag || null, checkedAt: new Date().toISOString() };
+    rebuild();
+  } else {
+    return showBundleState(`Couldn't update the ticket list (${data.message || status}).`);
+  }
+  await store.set(KEY.bundle, bundle);
+  showBundleState();
+  renderCounts();
 }
 
 function showBundleState(problem) {
@@ -271,7 +342,7 @@ function showBundleState(problem) {
     el.textContent = problem || "No ticket list on this device yet: offline checks need one.";
     return;
   }
-  const at = timeText(bundle.generatedAt);
+  const at = timeText(bundle.checkedAt || bundle.generatedAt);
   const n = bundle.tickets.length;
   el.textContent = problem || `Ticket list for offline use: ${n} ${n === 1 ? "ticket" : "tickets"}, updated ${at}.`;
   root.dataset.bundle = "ready";
@@ -284,31 +355,65 @@ function sync() {
 }
 
 async function doSync() {
-  if (!pending.length || !navigator.onLine) return;
+  if (!pending.length || !navigator.onLine || rightsGone) return;
   while (pending.length) {
-    const batch = pending.slice(0, SYNC_BATCH);
-    let answer;
-    try {
-      answer = await call("POST", URLS.sync, { device, scans: batch });
-    } catch (e) {
-      setOnline(false);
-      return;
-    }
-    setOnline(true);
-    if (answer.status !== 200) {
-      showBundleState(`Couldn't sync the offline scans (${answer.data.message || answer.status}).`);
-      return;
-    }
-    const sent = new Set(batch.map((s) => s.scanId));
-    pending = pending.filter((s) => !sent.has(s.scanId));
-    await store.set(KEY.pending, pending);
-    // The server answers every conflict of the concert so far, this device's or not.
-    conflicts = answer.data.conflicts || [];
-    await store.set(KEY.conflicts, conflicts);
-    renderPending();
-    renderConflicts();
+    if (await sendBatch(pending.slice(0, SYNC_BATCH)) !== "ok") return;
   }
   await refreshBundle();
+}
+
+/* Send one batch: "ok" (recorded, or refused scans set aside), "offline" or "stop". A scan
+   leaves the queue only when its scanId is in the answer's `recorded`. A batch the server
+   refuses as a whole (400, 409, 413) is split in halves until the scan it refuses is alone:
+   that one leaves the queue, kept as failed, and the others go through. */
+async function sendBatch(batch) {
+  let answer;
+  try {
+    answer = await call("POST", URLS.sync, { device, scans: batch }, { timeout: BULK_TIMEOUT_MS });
+  } catch (e) {
+    setOnline(false);
+    return "offline";
+  }
+  setOnline(true);
+  const { status, data } = answer;
+  if (status === 200 && Array.isArray(data.recorded)) {
+    const done = new Set(data.recorded.map((r) => r && r.scanId));
+    const before = pending.length;
+    pending = pending.filter((s) => !done.has(s.scanId));
+    await store.set(KEY.pending, pending);
+    // The server answers every conflict of the concert so far, this device's or not.
+    if (Array.isArray(data.conflicts)) {
+      conflicts = data.conflicts;
+      await store.set(KEY.conflicts, conflicts);
+    }
+    renderPending();
+    renderConflicts();
+    return pending.length < before ? "ok" : "stop";
+  }
+  if (status === 401 || status === 403) {
+    await loseRights(data.message);
+    return "stop";
+  }
+  if (status === 400 || status === 409 || status === 413) {
+    if (batch.length > 1) {
+      const half = Math.ceil(batch.length / 2);
+      for (const part of [batch.slice(0, half), batch.slice(half)]) {
+        const result = await sendBatch(part);
+        if (result !== "ok") return result;
+      }
+      return "ok";
+    }
+    const [refused] = batch;
+    failed.push({ ...refused, reason: data.message || `refused (${status})` });
+    pending = pending.filter((s) => s.scanId !== refused.scanId);
+    await store.set(KEY.pending, pending);
+    await store.set(KEY.failed, failed);
+    renderPending();
+    renderFailed();
+    return "ok";
+  }
+  showBundleState(`Couldn't sync the offline scans (${data.message || status}).`);
+  return "stop";
 }
 
 /* ---- scanning ----------------------------------------------------------------------------- */
@@ -317,6 +422,11 @@ let queue = Promise.resolve();
 function submit(rawCode) {
   const code = rawCode.replace(/\s+/g, "");
   if (!code) return;
+  if (code.length > MAX_CODE) {
+    // Longer than any ticket code: answered here, never sent nor queued.
+    queue = queue.then(() => show({ outcome: "INVALID", message: "Not a TicketBook ticket code (too long)." }, false, 0));
+    return;
+  }
   // One at a time, in order: a wedge scanner can send the next code before this one's answer.
   queue = queue.then(() => scan(code)).catch((e) => console.error(e));
 }
@@ -326,12 +436,20 @@ async function scan(code) {
   const scanId = newId();
   const at = new Date().toISOString();
   let answer = null;
+  if (rightsGone) {
+    show({ outcome: "ERROR", message: "This account may no longer scan this concert: sign in again." }, false, 0);
+    return;
+  }
   if (navigator.onLine) {
     try {
       const { status, data } = await call("POST", URLS.scan, { concertId: CONCERT, scanId, code, gate: gate(), device });
       setOnline(true);
-      if (status === 200) answer = data;
-      else answer = { outcome: "ERROR", message: data.message || `The server refused the scan (${status}).` };
+      if (status === 200 && typeof data.outcome === "string") answer = data;
+      else if (status === 200) throw new Unreadable("no outcome");
+      else if (status === 401 || status === 403) {
+        await loseRights(data.message);
+        answer = { outcome: "ERROR", message: "This account may no longer scan this concert: sign in again." };
+      } else answer = { outcome: "ERROR", message: data.message || `The server refused the scan (${status}).` };
     } catch (e) {
       setOnline(false);
     }
@@ -344,8 +462,9 @@ async function scan(code) {
     answer = checkLocally(code);
     if (!answer.unchecked) {
       if (answer.outcome === "ADMIT") {
-        local[answer.ticket.ticketId] = { gate: gate(), at };
-        admitted.set(answer.ticket.ticketId, { gate: gate(), at, device });
+        const key = admissionOf(answer.ticket.ticketId);
+        local[answer.ticket.ticketId] = { gate: gate(), at, key };
+        admitted.set(key, { gate: gate(), at, device });
         await store.set(KEY.local, local);
       }
       pending.push({ scanId, code, gate: gate(), scannedAt: at, offlineOutcome: answer.outcome });
@@ -355,7 +474,8 @@ async function scan(code) {
   } else if (answer.ticket && (answer.outcome === "ADMIT" || answer.outcome === "ALREADY_USED")) {
     // What the server said, kept for a later offline check on this device.
     const first = answer.firstAdmitted || { gate: gate(), at, device };
-    if (!admitted.has(answer.ticket.ticketId)) admitted.set(answer.ticket.ticketId, first);
+    const key = admissionOf(answer.ticket.ticketId);
+    if (!admitted.has(key)) admitted.set(key, first);
     if (answer.outcome === "ADMIT" && typeof answer.gateCount === "number") {
       lastGateCount = { gate: gate(), count: answer.gateCount };
     }
@@ -460,6 +580,8 @@ function renderPending() {
     : pending.length === 1 ? "1 scan waiting to sync" : `${pending.length} scans waiting to sync`;
 }
 
+const SAID = { ALREADY_USED: "already used", REVOKED: "revoked", INVALID: "invalid" };
+
 function renderConflicts() {
   const box = $(".js-conflicts-box");
   const list = $(".js-conflicts");
@@ -468,10 +590,29 @@ function renderConflicts() {
   for (const c of conflicts) {
     const li = document.createElement("li");
     li.className = "conflict";
-    const who = [c.seat ? `Seat ${c.seat}` : "General admission", c.holder].filter(Boolean).join(" · ");
-    const all = [c.admitted, ...(c.alsoAdmitted || [])].filter(Boolean)
-      .map((a) => `${a.gate} at ${timeText(a.at)}${a.device ? ` (${a.device})` : ""}`);
-    li.textContent = `${who}: admitted at ${all.join(" and at ")}`;
+    const who = [c.ticketId ? (c.seat ? `Seat ${c.seat}` : "General admission") : "Unknown ticket", c.holder]
+      .filter(Boolean).join(" · ");
+    const where = (a) => `${a.gate} at ${timeText(a.at)}${a.device ? ` (${a.device})` : ""}`;
+    const parts = [];
+    if (c.admitted) parts.push(`admitted at ${where(c.admitted)}`);
+    for (const a of c.alsoAdmitted || []) {
+      parts.push(`let in offline at ${where(a)}, which the server says was ${SAID[a.outcome] || a.outcome}`);
+    }
+    li.textContent = `${who}: ${parts.join("; ")}`;
+    list.append(li);
+  }
+}
+
+function renderFailed() {
+  const box = $(".js-failed-box");
+  const list = $(".js-failed");
+  box.hidden = failed.length === 0;
+  list.replaceChildren();
+  for (const f of failed) {
+    const li = document.createElement("li");
+    li.className = "failed-scan";
+    const code = f.code.length > 24 ? f.code.slice(0, 24) + "…" : f.code;
+    li.textContent = `${code} at ${f.gate}, ${timeText(f.scannedAt)} (${f.offlineOutcome} here): ${f.reason}`;
     list.append(li);
   }
 }
@@ -560,6 +701,16 @@ function decodeFrames() {
   setTimeout(decodeFrames, 120);
 }
 
+/* ---- sign-out: the offline list goes with the session ---------------------------------- */
+
+// base.html's sign-out form: on this page only, the stores are emptied before it is sent.
+for (const form of document.querySelectorAll('form[action="/logout"]')) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    store.clear().finally(() => form.submit());  // submit() fires no second submit event
+  }, { once: true });
+}
+
 /* ---- start -------------------------------------------------------------------------------- */
 
 window.addEventListener("online", () => { sync().then(refreshBundle); });
@@ -569,16 +720,19 @@ setInterval(() => { if (!pending.length) refreshBundle(); }, BUNDLE_EVERY_MS);
 
 (async () => {
   setOnline(navigator.onLine);
-  [bundle, pending, local, conflicts] = await Promise.all([
+  [bundle, pending, local, conflicts, failed] = await Promise.all([
     store.get(KEY.bundle), store.get(KEY.pending), store.get(KEY.local), store.get(KEY.conflicts),
+    store.get(KEY.failed),
   ]);
-  // Another concert's bundle never checks this one's codes.
-  if (bundle && bundle.concertId !== CONCERT) bundle = null;
-  pending = pending || [];
+  // Another concert's bundle (or a damaged one) never checks this one's codes.
+  if (!validBundle(bundle)) bundle = null;
+  pending = Array.isArray(pending) ? pending : [];
   local = local || {};
-  conflicts = conflicts || [];
+  conflicts = Array.isArray(conflicts) ? conflicts : [];
+  failed = Array.isArray(failed) ? failed : [];
   rebuild();
   renderPending();
+  renderFailed();
   renderConflicts();
   renderCounts();
   showBundleState();
