@@ -127,7 +127,7 @@ SELECT count(*) FROM tickets t JOIN bookings b ON b.id = t.booking_id
 """
 
 # Check-ins without the ADMIT scan that made them, or ADMIT scans without their check-in:
-# the gate counts (counted from the scans) would be wrong.
+# the scan log and the entries (which the gate counts are counted from) would disagree.
 CHECKIN_SCAN_MISMATCH_SQL = f"""
 SELECT (SELECT count(*) FROM checkins ch WHERE NOT EXISTS (
             SELECT 1 FROM checkin_scans s
