@@ -266,9 +266,25 @@ class _Group(BaseSettings):
     def from_env(cls) -> Self:
         """The settings the environment gives; ConfigError, naming the variable, for a bad one."""
         try:
-            return cls.model_validate(_from_environment(cls))
+            settings = cls.model_validate(_from_environment(cls))
         except ValidationError as exc:
             raise ConfigError(_explain(exc, cls)) from None
+        _check_production(settings)
+        return settings
+
+
+def _check_production(settings: _Group) -> None:
+    """What production must set explicitly, where a development default would do harm (the
+    signing key has its own check: auth/secrets.py)."""
+    if getattr(settings, "environment", None) != "production":
+        return
+    mail = getattr(settings, "mail", None)
+    if isinstance(mail, MailSettings) and "public_url" not in mail.model_fields_set:
+        # Every emailed link starts with it: the default would send fans to 127.0.0.1.
+        raise ConfigError(
+            "TICKETBOOK_ENV=production needs TICKETBOOK_PUBLIC_URL, where fans reach this "
+            "site (https://tickets.example.com): the links in its emails start with it"
+        )
 
 
 class _FileContents(PydanticBaseSettingsSource):

@@ -21,6 +21,7 @@ def test_the_app_factory_and_the_lifespan_refuse_too(
     clean_env: pytest.MonkeyPatch, tmp_path: Path, db_url: str
 ) -> None:
     clean_env.setenv("TICKETBOOK_ENV", "production")
+    clean_env.setenv("TICKETBOOK_PUBLIC_URL", "https://tickets.test")
     clean_env.setenv("TICKETBOOK_DATA_DIR", str(tmp_path))
     clean_env.setenv("DATABASE_URL", db_url)
     with pytest.raises(ConfigError, match="TICKETBOOK_SECRET_KEY"):

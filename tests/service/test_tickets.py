@@ -595,3 +595,34 @@ def test_the_ticket_views_read_through_indexes(viewed_db: str, mode: str) -> Non
         describe(sender)
     )
     assert set(access_paths(sender, "users")) == {"pk_users"}, describe(sender)
+
+
+def test_a_ticket_given_away_hides_when_its_new_holder_went_in_and_a_pdf_says_no_of_n(
+    db_url: str, tmp_path: Path
+) -> None:
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> Any:
+        fan = await _account(services)
+        booking = await _book(services, fan.user_id, concert["tiers"]["GA"], 3)
+        third = (await services.tickets.for_booking(booking, fan.user_id)).tickets[2]
+        done = await services.tickets.transfer(
+            ticket_id=third.id, sender=fan, email="new@example.com", name="New", address=None
+        )
+        await services.db.execute(
+            "INSERT INTO checkins (booking_id, admission, ticket_id, concert_id, gate, scan_id)"
+            " SELECT booking_id, admission, id, concert_id, 'North', gen_random_uuid()"
+            " FROM tickets WHERE id = $1",
+            done.to_ticket_id,
+        )
+        old = (await services.tickets.for_booking(booking, fan.user_id)).tickets[2]
+        new = await services.tickets.ticket(done.to_ticket_id)
+        return old, new
+
+    old, new = _run(db_url, tmp_path, scene)
+    assert old.status is TicketStatus.REVOKED and old.transferred_to == "New"
+    assert old.used_at is None and old.used_gate is None
+    assert new is not None and new.status is TicketStatus.USED
+    assert new.used_at is not None and new.used_gate == "North"
+    text = PdfReader(io.BytesIO(tickets_pdf([new]))).pages[0].extract_text()
+    assert "admission 3" in text and "of 1" not in text

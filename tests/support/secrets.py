@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[2]  # tests/support/ -> the checkout
 # Anything the test runner's own environment might set that would change the outcome.
 SECRET_VARS = (
     "TICKETBOOK_ENV",
+    "TICKETBOOK_PUBLIC_URL",
     "TICKETBOOK_SECRET_KEY",
     "TICKETBOOK_SECRET_KEY_FILE",
     "DATABASE_URL",

@@ -90,7 +90,11 @@ def test_serve_and_a_bare_uvicorn_worker_refuse_a_bad_production_key(
         },
     }
     data_dir = tmp_path / "data"
-    production = {"TICKETBOOK_ENV": "production", "DATABASE_URL": shared_db}
+    production = {
+        "TICKETBOOK_ENV": "production",
+        "TICKETBOOK_PUBLIC_URL": "https://tickets.test",
+        "DATABASE_URL": shared_db,
+    }
     serve = [sys.executable, "-m", "ticketbook.cli.main", "serve", "--port"]
     # A worker started some other way than `ticketbook serve` (here uvicorn's own CLI).
     uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "ticketbook.asgi:create_app"]
@@ -124,6 +128,7 @@ def test_production_serves_with_a_key_and_database_url_from_files_outside_the_re
         db_url,
         data_dir,
         TICKETBOOK_ENV="production",
+        TICKETBOOK_PUBLIC_URL="https://tickets.test",
         TICKETBOOK_SECRET_KEY_FILE=str(key_file),
         DATABASE_URL_FILE=str(db_file),
     )

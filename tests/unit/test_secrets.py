@@ -81,7 +81,12 @@ def test_ticketbook_env_is_development_or_production(clean_env: pytest.MonkeyPat
     assert Settings.from_env().environment == "development"
     clean_env.setenv("TICKETBOOK_ENV", "production")
     clean_env.setenv("TICKETBOOK_SECRET_KEY", good_key())
+    # Production needs the site's address too (emailed links start with it).
+    with pytest.raises(ConfigError, match="TICKETBOOK_ENV=production needs TICKETBOOK_PUBLIC_URL"):
+        Settings.from_env()
+    clean_env.setenv("TICKETBOOK_PUBLIC_URL", "https://tickets.example.com")
     assert Settings.from_env().environment == "production"
+    assert Settings.from_env().mail.public_url == "https://tickets.example.com"
     for wrong in ("prod", "staging", "dev"):
         clean_env.setenv("TICKETBOOK_ENV", wrong)
         with pytest.raises(ConfigError, match="TICKETBOOK_ENV must be development or production"):

@@ -296,7 +296,22 @@ def test_good_values_parse(
     env: pytest.MonkeyPatch, variable: str, raw: str, path: str, expected: object
 ) -> None:
     env.setenv(f"TICKETBOOK_{variable}", raw)
+    if expected == "production":  # which needs the site's address (emailed links)
+        env.setenv("TICKETBOOK_PUBLIC_URL", "https://tickets.test")
     assert attr(Settings.from_env(), path) == expected
+
+
+def test_production_refuses_to_start_without_its_public_url(env: pytest.MonkeyPatch) -> None:
+    """The default (http://127.0.0.1:8000) would send every emailed link to the loopback."""
+    env.setenv("TICKETBOOK_ENV", "production")
+    env.delenv("TICKETBOOK_PUBLIC_URL", raising=False)
+    with pytest.raises(ConfigError, match="needs TICKETBOOK_PUBLIC_URL"):
+        Settings.from_env()
+    env.setenv("TICKETBOOK_PUBLIC_URL", "https://tickets.example.com")
+    assert Settings.from_env().mail.public_url == "https://tickets.example.com"
+    env.setenv("TICKETBOOK_ENV", "development")
+    env.delenv("TICKETBOOK_PUBLIC_URL")
+    assert Settings.from_env().mail.public_url == "http://127.0.0.1:8000"
 
 
 @pytest.mark.parametrize("name", RATE_RULE_NAMES)

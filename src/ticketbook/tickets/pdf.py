@@ -59,11 +59,11 @@ def tickets_pdf(tickets: Sequence[TicketView], *, title: str = "Tickets") -> byt
         pdf.set_font("Helvetica", "", 14)
         pdf.cell(0, 10, "This booking has no tickets.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for ticket in tickets:
-        _page(pdf, ticket, len(tickets))
+        _page(pdf, ticket)
     return bytes(pdf.output())
 
 
-def _page(pdf: FPDF, ticket: TicketView, count: int) -> None:
+def _page(pdf: FPDF, ticket: TicketView) -> None:
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
@@ -74,7 +74,8 @@ def _page(pdf: FPDF, ticket: TicketView, count: int) -> None:
         )
 
     pdf.set_text_color(90, 90, 90)
-    line(f"TicketBook e-ticket  -  admission {ticket.admission} of {count}", 10)
+    # Not "of N": the PDF of one transferred ticket holds one page of a larger booking.
+    line(f"TicketBook e-ticket  -  admission {ticket.admission}", 10)
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
     line(ticket.concert_name, 22, "B", 10)

@@ -291,6 +291,8 @@ class Tickets:
             else TicketStatus.VALID
         )
         tier_type = TierType(row["tier_type"])
+        # A ticket given away: when and where its admission went in is the new holder's.
+        given_away = revoked and row["revoked_reason"] == TicketRevocation.TRANSFERRED
         code = (
             None
             if revoked
@@ -324,8 +326,8 @@ class Tickets:
             status=status,
             revoked_reason=TicketRevocation(row["revoked_reason"]) if revoked else None,
             transferred_to=row["transferred_to_name"] or row["transferred_to_email"],
-            used_at=row["admitted_at"],
-            used_gate=row["admitted_gate"],
+            used_at=None if given_away else row["admitted_at"],
+            used_gate=None if given_away else row["admitted_gate"],
             code=code,
         )
 
