@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from pypdf import PdfReader
 
@@ -20,6 +21,7 @@ from tests.service.test_query_plans import access_paths, describe, explain
 from tests.support.inprocess import app_settings
 from tests.support.inventory import execute, fetch, fetchval, make_concert
 from tests.support.seating import seated_concert
+from ticketbook.auth import queries as auth_queries
 from ticketbook.auth.identity import Identity
 from ticketbook.booking.queries import CANCEL_SQL
 from ticketbook.domain.enums import Role, ScanOutcome
@@ -626,3 +628,63 @@ def test_a_ticket_given_away_hides_when_its_new_holder_went_in_and_a_pdf_says_no
     assert new.used_at is not None and new.used_gate == "North"
     text = PdfReader(io.BytesIO(tickets_pdf([new]))).pages[0].extract_text()
     assert "admission 3" in text and "of 1" not in text
+
+
+def test_a_settle_racing_a_guests_adoption_deadlocks_and_postgresql_aborts_the_settle(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Documents a known limit (docs/tickets.md, "Known limits"): the adoption locks the guest
+    row FOR UPDATE, then moves the guest's bookings; a settle in between confirms a booking
+    (its row locked), and the issuing trigger's tickets reference the guest, whose foreign-key
+    check waits for the guest row. Opposite orders: PostgreSQL detects the deadlock after
+    deadlock_timeout and aborts the one that waited first, the settle. The adoption commits;
+    the booking stays PENDING (no tickets), with the account."""
+    concert = make_concert(db_url, {"GA": 10})
+
+    async def scene(services: AppServices) -> tuple[str, str]:
+        guest = uuid.uuid4()
+        await services.db.execute("INSERT INTO users (id, role) VALUES ($1, 'guest')", guest)
+        account = await _account(services)
+        booking: uuid.UUID = await services.db.fetchval(
+            "INSERT INTO bookings (user_id, concert_id, tier_id, quantity, unit_price_cents,"
+            " total_cents, currency, status, hold_expires_at)"
+            " VALUES ($1, $2, $3, 1, 1000, 1000, 'USD', 'PENDING', now() + interval '5 min')"
+            " RETURNING id",
+            guest,
+            uuid.UUID(concert["id"]),
+            uuid.UUID(concert["tiers"]["GA"]),
+        )
+
+        async def settle() -> str:
+            async with services.db.connection() as conn:
+                try:
+                    async with conn.transaction():
+                        await conn.execute(
+                            "UPDATE bookings SET status = 'CONFIRMED' WHERE id = $1", booking
+                        )
+                except asyncpg.DeadlockDetectedError:
+                    return "deadlock"
+                return "committed"
+
+        async with services.db.connection() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            assert await conn.fetchval(auth_queries.LOCK_GUEST_SQL, guest) == guest
+            settling = asyncio.ensure_future(settle())
+            await _blocked(services)  # the trigger's foreign-key check waits for the guest
+            try:
+                await conn.execute(
+                    auth_queries.MOVE_BOOKINGS_SQL, guest, account.user_id, [booking]
+                )
+                await tx.commit()
+                adoption = "committed"
+            except asyncpg.DeadlockDetectedError:
+                await tx.rollback()
+                adoption = "deadlock"
+        return adoption, await settling
+
+    adoption, settle = _run(db_url, tmp_path, scene)
+    assert (adoption, settle) == ("committed", "deadlock")
+    [row] = fetch(db_url, "SELECT status, user_id FROM bookings")
+    assert row["status"] == "PENDING"
+    assert fetchval(db_url, "SELECT count(*) FROM tickets") == 0
