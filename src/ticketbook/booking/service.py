@@ -22,7 +22,7 @@ from ticketbook.booking.idempotency import booking_fingerprint
 from ticketbook.booking.outcomes import OUTCOME_OF_STATUS, BookingOutcome, BookingResult
 from ticketbook.booking.refunds import Refunds
 from ticketbook.booking.releases import TierReleases
-from ticketbook.db.pool import Database
+from ticketbook.db.pool import Database, retry_deadlocked
 from ticketbook.domain.enums import BookingStatus
 from ticketbook.domain.errors import (
     ConcertStarted,
@@ -371,16 +371,22 @@ class BookingEngine:
         fingerprint: str,
     ) -> BookingResult:
         booking = booking_wire(row)
-        settled_row = await self.db.fetchrow(
-            queries.SETTLE_SQL,
-            row["id"],
-            row["payment_id"],
-            charge.paid,
-            charge.outcome.value,
-            charge.provider_reference,
-            charge.failure_reason,
-            booking,
-            acquire_timeout_s=self.settle_acquire_timeout_s,
+        # A guest's sign-in moving this booking into an account at this very moment can
+        # deadlock with the confirming statement's ticket trigger (docs/tickets.md, "Known
+        # limits"); PostgreSQL then aborts the settle, which changed nothing, and run again
+        # after the sign-in it settles the booking, now the account's.
+        settled_row = await retry_deadlocked(
+            lambda: self.db.fetchrow(
+                queries.SETTLE_SQL,
+                row["id"],
+                row["payment_id"],
+                charge.paid,
+                charge.outcome.value,
+                charge.provider_reference,
+                charge.failure_reason,
+                booking,
+                acquire_timeout_s=self.settle_acquire_timeout_s,
+            )
         )
         assert settled_row is not None  # the statement always answers one row
         if settled_row["status"] is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -120,6 +120,23 @@ async def create_pool_when_reachable(
             log.warning("database unreachable at start-up (%r); retrying in %.1fs", exc, backoff)
             await asyncio.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, 2.0)
+
+
+T = TypeVar("T")
+
+
+async def retry_deadlocked(attempt: Callable[[], Awaitable[T]], retries: int = 2) -> T:
+    """``attempt()``, again up to ``retries`` times when PostgreSQL aborted it to break a
+    deadlock (SQLSTATE 40P01). Only for a statement or transaction that changed nothing when
+    aborted and decides afresh when run again (a conditional UPDATE, say)."""
+    for tries_left in range(retries, -1, -1):
+        try:
+            return await attempt()
+        except asyncpg.DeadlockDetectedError:
+            if not tries_left:
+                raise
+            log.warning("a statement was chosen to break a deadlock; running it again")
+    raise AssertionError("unreachable")
 
 
 class PoolExhausted(TimeoutError):
