@@ -20,6 +20,17 @@ def json_response(
     )
 
 
+def conditional_json(
+    sent_tags: str | None, etag: str, body: Any, headers: Mapping[str, str] | None = None
+) -> Response:
+    """``body`` with its ETag, or a bodiless 304 when the client's If-None-Match
+    (``sent_tags``) already names it."""
+    answer_headers = {**(headers or {}), "ETag": etag}
+    if etag in (tag.strip() for tag in (sent_tags or "").split(",")):
+        return Response(status_code=304, headers=answer_headers)
+    return json_response(200, body, answer_headers)
+
+
 def error_body(error: str, message: str, details: Any = None) -> dict[str, Any]:
     """The API's error shape: {success: false, error: CODE, message[, details]}."""
     body: dict[str, Any] = {"success": False, "error": error, "message": message}

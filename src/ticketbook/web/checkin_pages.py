@@ -20,13 +20,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from ticketbook.api.routes.checkin import bundle_response
 from ticketbook.catalog import service as catalog
-from ticketbook.checkin.service import offline_scans
+from ticketbook.checkin.service import bundle_etag, offline_scans
 from ticketbook.domain.errors import Forbidden, InvalidInput, NotFound
 from ticketbook.domain.schemas import Concert, ScanRequest, SyncRequest
 from ticketbook.http.deps import Services, parse_id
-from ticketbook.http.responses import json_response
+from ticketbook.http.responses import conditional_json, json_response
 from ticketbook.services import AppServices
 from ticketbook.web.routes import render_page
 from ticketbook.web.session import CsrfRejected, PageSession, current_session, page_session
@@ -138,7 +137,10 @@ async def bundle(concert_id: str, request: Request, services: Services) -> Respo
     """What the page keeps to check codes offline: key, tickets (seat, holder), revocations,
     admissions so far; 304 when the page's If-None-Match names the list it holds."""
     _, concert = await _json_call(request, services, concert_id)
-    return bundle_response(request, await services.checkin.bundle(concert))
+    answer = await services.checkin.bundle(concert)
+    return conditional_json(
+        request.headers.get("if-none-match"), bundle_etag(answer), answer, JSON_HEADERS
+    )
 
 
 @router.post("/checkin/{concert_id}/sync")

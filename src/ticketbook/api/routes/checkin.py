@@ -26,7 +26,7 @@ from ticketbook.domain.schemas import (
     SyncRequest,
 )
 from ticketbook.http.deps import Services, parse_id
-from ticketbook.http.responses import json_response
+from ticketbook.http.responses import conditional_json, json_response
 
 router = APIRouter(tags=["check-in"])
 
@@ -62,16 +62,6 @@ async def scan(body: ScanRequest, caller: CurrentIdentity, services: Services) -
     return json_response(200, answer.model_dump(mode="json"), NO_STORE)
 
 
-def bundle_response(request: Request, bundle: dict[str, Any]) -> Response:
-    """The bundle, or 304 when the device's If-None-Match names the same list (its ETag)."""
-    etag = bundle_etag(bundle)
-    headers = {**NO_STORE, "ETag": etag}
-    sent = request.headers.get("if-none-match", "")
-    if etag in (tag.strip() for tag in sent.split(",")):
-        return Response(status_code=304, headers=headers)
-    return json_response(200, bundle, headers)
-
-
 @router.get(
     "/checkin/{concert_id}/bundle",
     response_model=CheckinBundle,
@@ -85,7 +75,10 @@ async def bundle(
     as If-None-Match: 304 while nothing changed."""
     concert = parse_id(concert_id, "Concert")
     await services.checkin.authorize(caller.user_id, concert)
-    return bundle_response(request, await services.checkin.bundle(concert))
+    answer = await services.checkin.bundle(concert)
+    return conditional_json(
+        request.headers.get("if-none-match"), bundle_etag(answer), answer, NO_STORE
+    )
 
 
 @router.post(
