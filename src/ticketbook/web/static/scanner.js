@@ -279,15 +279,17 @@ async function call(method, url, body, { timeout = ONLINE_TIMEOUT_MS, headers = 
 }
 
 /* 401/403: this account may no longer scan (rights taken back, or signed out). Stop sending,
-   and delete what this device kept: the ticket list, the queue, the admissions. */
+   and delete the ticket list (names, seats) and the admissions this device kept. The scans
+   still waiting to sync stay: they are the record of who was let in, and go out once staff
+   with rights sign in on this device again. */
 async function loseRights(message) {
   rightsGone = true;
   bundle = null;
-  pending = [];
   local = {};
   failed = [];
   conflicts = [];
   await store.clear();
+  if (pending.length) await store.set(KEY.pending, pending);
   rebuild();
   renderPending();
   renderFailed();
@@ -296,7 +298,8 @@ async function loseRights(message) {
   root.dataset.rights = "gone";
   delete root.dataset.bundle;
   $(".js-bundle-state").textContent = "This account's check-in rights for this concert are gone"
-    + ` (${message || "refused"}). The offline ticket list was deleted from this device: sign in again.`;
+    + ` (${message || "refused"}). The offline ticket list was deleted from this device: sign in again.`
+    + (pending.length ? ` ${pending.length} scans made here are kept until they can be synced.` : "");
 }
 
 function setOnline(value) {
