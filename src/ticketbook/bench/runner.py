@@ -59,9 +59,18 @@ class BenchOptions:
     split_slots: int = 32
     port: int = 8099
     output: Path | None = None
-    # One client count per booking shape (a smoke run): the hot tier's crowd rounds
-    # (@many_clients, one row and split) are left out; the steady rounds still run.
+    # A smoke run: one client count per booking shape (the hot tier's crowd rounds,
+    # @many_clients, left out), a tenth of the stadium and of the door's tickets, and
+    # realistic payments that time out after 0.6 s instead of 3 s.
     quick: bool = False
+
+    @property
+    def stadium_seats(self) -> int:
+        return STADIUM_SEATS // 10 if self.quick else STADIUM_SEATS
+
+    @property
+    def checkin_tickets(self) -> int:
+        return CHECKIN_TICKETS // 10 if self.quick else CHECKIN_TICKETS
 
 
 def _with_database(url: str, name: str) -> str:
@@ -170,11 +179,14 @@ def instant_payments(options: BenchOptions) -> dict[str, str]:
 def realistic_payments(options: BenchOptions) -> dict[str, str]:
     """The simulated provider as it ships: 150 ms ± 100 ms, and the default timeout share
     and timeout length (with success 0.8, 2% of charges take 3 s and time out)."""
-    return {
+    profile = {
         "TICKETBOOK_PAYMENT_LATENCY_MS": "150",
         "TICKETBOOK_PAYMENT_LATENCY_JITTER_MS": "100",
         "TICKETBOOK_PAYMENT_SUCCESS_RATE": str(options.payment_success_rate),
     }
+    if options.quick:
+        profile["TICKETBOOK_PAYMENT_TIMEOUT_MS"] = "600"
+    return profile
 
 
 # Settings the benchmarked server runs at their production defaults, whatever the calling
@@ -383,10 +395,11 @@ async def _seated_round(
         seated=True,
     )
     _emit(raw.summary(**await _inventory(url)), results)
-    concert_id = await _stadium_concert(url)
+    seats = options.stadium_seats
+    concert_id = await _stadium_concert(url, seats)
     await _settle_database(url)
     polling, size = await scenarios.seat_states(
-        target, concert_id, options.browse_clients, options.duration_s, "seat-states@60000"
+        target, concert_id, options.browse_clients, options.duration_s, f"seat-states@{seats}"
     )
     _emit(polling.summary(body_bytes=size), results)
 
@@ -414,7 +427,7 @@ async def _checkin_round(
                 "INSERT INTO ticket_tiers (concert_id, tier_type, price_cents, currency,"
                 " total_quantity) VALUES ($1, 'GA', 1000, 'USD', $2) RETURNING id",
                 concert_id,
-                CHECKIN_TICKETS,
+                options.checkin_tickets,
             )
             # Confirmed bookings: the trigger issues their tickets (one each).
             await conn.execute(
@@ -426,7 +439,7 @@ async def _checkin_round(
                 " UPDATE tier_stock SET available = available - $3 WHERE tier_id = $2",
                 concert_id,
                 tier_id,
-                CHECKIN_TICKETS,
+                options.checkin_tickets,
             )
         tickets = await conn.fetch(
             "SELECT id, tier_id, seat FROM tickets WHERE concert_id = $1", concert_id
@@ -508,9 +521,9 @@ async def _admitted(url: str, concert_id: uuid.UUID) -> int:
         await conn.close()
 
 
-async def _stadium_concert(url: str) -> str:
-    """A concert seated on a 60,000-seat stadium, a tenth of its seats sold."""
-    layout = stadium(STADIUM_SEATS)
+async def _stadium_concert(url: str, seats: int) -> str:
+    """A concert seated on a stadium of ``seats`` seats, a tenth of them sold."""
+    layout = stadium(seats)
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
