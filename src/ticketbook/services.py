@@ -25,6 +25,7 @@ from ticketbook.live.hub import AvailabilityHub, start_live_hub
 from ticketbook.mail.outbox import Mailer, run_mailer
 from ticketbook.payments.gateway import PaymentGateway
 from ticketbook.payments.simulated import SimulatedGateway
+from ticketbook.queue.service import WaitingRoom
 from ticketbook.ratelimit.limiter import RateLimiter
 from ticketbook.ratelimit.pruning import run_pruner
 from ticketbook.settings import Settings
@@ -51,6 +52,8 @@ class AppServices:
     # Fans' tickets (codes, transfers) and the mail outbox's sender (docs/tickets.md).
     tickets: Tickets
     mailer: Mailer
+    # Protected on-sales: the waiting room, its draw and the booking gate (docs/queue.md).
+    queue: WaitingRoom
     # Live availability for the pages' event streams (None when background jobs are off).
     live: AvailabilityHub | None = None
     # Catalog reads (concert list and pages): a replica's pool when READ_DATABASE_URL is set,
@@ -155,6 +158,7 @@ async def open_services(
             checkin=CheckinDesk(db, ticket_keys),
             tickets=tickets,
             mailer=mailer,
+            queue=WaitingRoom(db, signer),
             live=live,
             read_db=read_db,
         )

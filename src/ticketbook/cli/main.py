@@ -1,5 +1,5 @@
-"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, staff, tickets, doctor,
-bench, openapi, mailbox."""
+"""`ticketbook` command line: serve, migrate, user, seed, tier, venue, staff, tickets, queue,
+doctor, bench, openapi, mailbox."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import asyncpg
 
 from ticketbook.auth.secrets import check_production_key
 from ticketbook.booking.stock import MAX_STOCK_SLOTS, split_stock
-from ticketbook.cli import staff, tickets, venue
+from ticketbook.cli import queue, staff, tickets, venue
 from ticketbook.db.migrate import MigrationsPending, ensure_migrated, upgrade_to_head
 from ticketbook.db.urls import resolve_database_url
 from ticketbook.domain.enums import Role
@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     venue.add_parser(commands)
     staff.add_parser(commands)
     tickets.add_parser(commands)
+    queue.add_parser(commands)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--output", type=Path, help="write it to this file instead")
@@ -278,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _mailbox(args, settings)  # needs no database
         if args.command == "venue" and args.venue_command == "generate":
             return venue.generate(args)  # needs no database
+        if args.command == "queue" and not queue.needs_database(args):
+            return queue.run_offline(args)  # a downloaded draw record: no database
         if args.command == "serve":
             # Before the database starts: a bad production key should cost nothing.
             check_production_key(settings)
@@ -314,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tickets":
             ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
             return asyncio.run(tickets.run(database_url, args))
+        if args.command == "queue":
+            ensure_migrated(database_url, auto_migrate=settings.auto_migrate)
+            return asyncio.run(queue.run(database_url, args))
         if args.command == "doctor":
             return asyncio.run(_doctor(database_url, args.stuck_grace))
         if args.command == "bench":

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -664,3 +665,77 @@ class EmailOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OnSaleRow(Base):
+    """A concert's on-sale: when it opens, whether a waiting room protects it, the rate the
+    queue is let in at, and the draw's secret seed (docs/queue.md)."""
+
+    __tablename__ = "onsales"
+    __table_args__ = (
+        CheckConstraint("rate_per_minute > 0", name="rate_positive"),
+        CheckConstraint("admission_window_s BETWEEN 60 AND 86400", name="window_range"),
+        CheckConstraint("octet_length(seed) = 32", name="seed_length"),
+        CheckConstraint("seed_hash = sha256(seed)", name="seed_hash_matches"),
+        # Drawn once, all of it: the time, the count of early joiners and the frontier's base.
+        CheckConstraint(
+            "(drawn_at IS NULL) = (early_count IS NULL) AND (drawn_at IS NULL) = "
+            "(rate_base_at IS NULL)",
+            name="draw_complete",
+        ),
+        CheckConstraint("early_count IS NULL OR early_count >= 0", name="early_not_negative"),
+        CheckConstraint("next_position >= 1", name="next_position_positive"),
+        CheckConstraint(
+            "rate_base_count >= 0 AND rate_base_count <= next_position", name="base_in_range"
+        ),
+    )
+
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("concerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    protected: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    rate_per_minute: Mapped[int] = mapped_column(Integer, nullable=False)
+    admission_window_s: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default=text("600")
+    )
+    # Secret until the draw; its SHA-256 is public from the start.
+    seed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    seed_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    early_count: Mapped[int | None] = mapped_column(Integer)
+    # The position the next late arrival gets (early_count + 1 right after the draw).
+    next_position: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    # The admission frontier: rate_base_count + (now - rate_base_at) * rate_per_minute / 60.
+    rate_base_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rate_base_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class QueueEntry(Base):
+    """A place in a concert's waiting room: one per identity (the primary key)."""
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (
+        CheckConstraint("join_id ~ '^[0-9a-f]{16}$'", name="join_id_format"),
+        CheckConstraint("position IS NULL OR position >= 1", name="position_positive"),
+        # Later arrivals get their position when they join; early ones at the draw.
+        CheckConstraint("early OR position IS NOT NULL", name="late_has_position"),
+        CheckConstraint("admitted_at IS NULL OR position IS NOT NULL", name="admitted_in_order"),
+        UniqueConstraint("concert_id", "join_id"),
+        UniqueConstraint("concert_id", "position"),
+        Index("ix_queue_entries_user_id", "user_id"),
+    )
+
+    concert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("onsales.concert_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    join_id: Mapped[str] = mapped_column(Text, nullable=False)
+    joined_at: Mapped[datetime] = _created_at()
+    early: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    position: Mapped[int | None] = mapped_column(Integer)
+    admitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

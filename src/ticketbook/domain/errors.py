@@ -23,6 +23,13 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class QueueRequired(Forbidden):
+    """A protected on-sale's concert, booked without a valid admission from its waiting room
+    (or before it opens): docs/queue.md."""
+
+    code = "QUEUE_REQUIRED"
+
+
 class Conflict(DomainError):
     code = "CONFLICT"
 

@@ -683,3 +683,90 @@ class StaffMember(ApiModel):
     email: str
     granted_at: datetime
     granted_by: uuid.UUID | None = Field(description="NULL when granted with the CLI")
+
+
+# -- the waiting room (docs/queue.md) ------------------------------------------------------
+
+QueueState = Literal["not_protected", "not_joined", "waiting_for_draw", "waiting", "admitted"]
+
+
+class OnSaleRequest(ApiModel):
+    """Body of PUT /api/organizer/concerts/{concertId}/onsale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opens_at: datetime = Field(description="When the draw happens and admission starts")
+    protected: bool = Field(description="Whether booking needs an admission from the queue")
+    rate_per_minute: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = Field(
+        description="Visitors let in per minute"
+    )
+    admission_window_s: Annotated[StrictInt, Field(ge=60, le=86_400)] = Field(
+        default=600, description="How long an admission lasts, in seconds"
+    )
+
+    @field_validator("opens_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must include a UTC offset, e.g. 2031-06-01T10:00:00Z")
+        return value
+
+
+class OnSale(ApiModel):
+    """A concert's on-sale as its organizer set it (the seed itself stays secret)."""
+
+    concert_id: uuid.UUID
+    opens_at: datetime
+    protected: bool
+    rate_per_minute: int
+    admission_window_s: int
+    seed_hash: str = Field(description="SHA-256 of the draw's secret seed, hex")
+    drawn_at: datetime | None
+    early_count: int | None = Field(description="Joiners before the on-sale (after the draw)")
+    queued: int = Field(description="Places handed out (positions), or joiners before the draw")
+
+
+class Place(ApiModel):
+    """A visitor's place in a concert's waiting room."""
+
+    concert_id: uuid.UUID
+    join_id: str = Field(description="The visitor's anonymised id in this queue's draw record")
+    joined_at: datetime
+    early: bool = Field(description="Joined before the on-sale: placed by the draw")
+    position: int | None = Field(description="1 is first; null until the draw")
+
+
+class QueueStatus(ApiModel):
+    """Where a visitor stands: O(1) to compute, poll it (every few seconds)."""
+
+    concert_id: uuid.UUID
+    state: QueueState
+    opens_at: datetime | None
+    seed_hash: str | None = Field(description="SHA-256 of the draw's seed, hex")
+    seed: str | None = Field(description="The draw's seed, hex: only after the draw")
+    drawn_at: datetime | None
+    join_id: str | None
+    position: int | None
+    ahead: int | None = Field(description="People before you not yet let in")
+    admitted_through: int | None = Field(description="Positions let in so far")
+    rate_per_minute: int | None
+    estimated_wait_s: int | None
+    admission_token: str | None = Field(
+        description="Send as X-Queue-Admission when booking; null once expired"
+    )
+    admission_expires_at: datetime | None
+
+
+class DrawRecord(ApiModel):
+    """Everything needed to recompute a draw: anonymised, no account ids."""
+
+    concert_id: uuid.UUID
+    opens_at: datetime
+    seed_hash: str
+    drawn: bool
+    seed: str | None = Field(description="Revealed at the draw")
+    drawn_at: datetime | None
+    early_count: int | None
+    join_ids: list[str] = Field(description="The early joiners' ids, sorted (reveals no order)")
+    order: list[str] = Field(description="The same ids by position, first first")
+    algorithm: str = "ascending sha256(seed || join_id as ASCII), ties by join_id"

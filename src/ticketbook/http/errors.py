@@ -23,6 +23,7 @@ from ticketbook.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    QueueRequired,
     RateLimited,
     Unauthenticated,
 )
@@ -53,6 +54,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     NotFound: 404,
     Forbidden: 403,
+    QueueRequired: 403,  # the waiting room's: join the queue, or your admission lapsed
     Conflict: 409,
     InvalidInput: 400,
     RateLimited: 429,
