@@ -63,6 +63,8 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/concerts/{concert_id}/seats/states"): "the catalog's seat maps: free or not",
     ("GET", "/api/layouts/{layout_id}"): "the catalog's seat maps",
     ("GET", "/concerts/{concert_id}/seat-states"): "the catalog's seat maps: free or not",
+    ("GET", "/concerts/{concert_id}/queue"): "the waiting room: the visitor's own place only",
+    ("GET", "/concerts/{concert_id}/queue/events"): "the visitor's own place, live",
     ("POST", "/api/auth/guest"): "how a visitor gets an identity",
     ("POST", "/api/auth/register"): "how a visitor gets an account",
     ("POST", "/api/auth/login"): "how an account signs in",
@@ -455,6 +457,9 @@ PROTECTED: dict[Route, Probe] = {
             "idempotency_key": "0b7f1e1a-3f7e-4a8e-9a35-6c1d2f9e8b70",
         },
     ),
+    ("POST", "/concerts/{concert_id}/queue"): _page_post(
+        lambda cast: f"/concerts/{cast.concert_id}/queue", lambda cast: {}
+    ),
     ("POST", "/bookings/{booking_id}/cancel"): Probe(
         lambda client, cast: client.post(
             f"/bookings/{cast.booking_id}/cancel", data={"csrf_token": "x"}
@@ -524,7 +529,7 @@ def _public_request(client: httpx.Client, route: Route, cast: Cast) -> tuple[int
         path = path.replace("{ticket_id}", ticket) + f"?key={key}"
     if route == ("*", "/static"):
         method, path = "GET", "/static/app.css"
-    if route == ("GET", "/api/concerts/{concert_id}/events"):
+    if route[1].endswith("/events"):
         with client.stream("GET", path) as stream:
             first = next(stream.iter_text())  # the snapshot of counts; then it would go on
             return stream.status_code, first

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from ticketbook.web import account_routes, checkin_pages, ticket_pages
+from ticketbook.web import account_routes, checkin_pages, queue_pages, ticket_pages
 from ticketbook.web.rendering import STATIC_DIR
 from ticketbook.web.routes import router
 
@@ -28,4 +28,5 @@ def install(app: FastAPI) -> None:
     app.include_router(account_routes.router)
     app.include_router(checkin_pages.router)
     app.include_router(ticket_pages.router)
+    app.include_router(queue_pages.router)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")

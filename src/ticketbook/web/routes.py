@@ -27,7 +27,7 @@ from ticketbook.http.deps import Services, client_address, parse_id
 from ticketbook.http.responses import json_response
 from ticketbook.seating import service as seating
 from ticketbook.services import AppServices
-from ticketbook.web import rendering, seat_pages, views
+from ticketbook.web import queue_pages, rendering, seat_pages, views
 from ticketbook.web.booking_panels import BookingPanel, booking_panel
 from ticketbook.web.session import (
     CSRF_FIELD,
@@ -108,14 +108,20 @@ async def concert_page(
 ) -> Response:
     session = await page_session(request, services)
     concert = await _concert(services, concert_id)
+    # A protected on-sale: the waiting room until the visitor is admitted (web/queue_pages.py).
+    to_queue, queue_status = await queue_pages.shop_gate(request, services, session, concert.id)
+    if to_queue is not None:
+        return to_queue
     seats = await seat_pages.seating_view(services.catalog_db, concert, section)
-    return render_page(
+    response = render_page(
         request,
         services,
         session,
         "concert.html",
         {"concert": concert, "on_sale": _on_sale(concert), "nav": "concerts", "seating": seats},
     )
+    queue_pages.keep_admission(response, request, concert.id, queue_status)
+    return response
 
 
 @router.get("/concerts/{concert_id}/seat-states")
@@ -226,6 +232,10 @@ async def book(concert_id: str, request: Request, services: Services) -> Respons
     session = await check_csrf(request, services, text_field(form, CSRF_FIELD))
     concert = await _concert(services, concert_id, primary=True)
     ask = _booking_input(form, concert)
+    # A protected on-sale books only with the waiting room's admission (its cookie).
+    refused = await queue_pages.admission_refused(request, services, session, concert, ask.tier)
+    if refused is not None:
+        return refused
     venue = None
     # The layout names the seats on the result and checks a seated request.
     if concert.layout_id is not None and (ask.tier.zone or ask.seats or ask.section):
