@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from tests.support.accounts import new_concert_body, organizer, register
 from tests.support.api import book
 from tests.support.inprocess import InProcessApp, InProcessClient
-from tests.support.inventory import fetchval, make_concert, snapshot
+from tests.support.inventory import execute, fetchval, make_concert, snapshot
 from tests.support.pages import forms
 from tests.support.seating import seated_concert
 from ticketbook.app import build_app
@@ -79,6 +79,8 @@ PUBLIC: dict[Route, str] = {
     # tests/http/test_tickets.py.
     ("GET", "/tickets/{ticket_id}"): "the ticket page an email links to, for its key's holder",
     ("GET", "/tickets/{ticket_id}.pdf"): "the PDF of that page, for its key's holder",
+    # Anonymised: join ids, no account ids (tests/http/test_queue.py).
+    ("GET", "/api/concerts/{concert_id}/queue/draw"): "the draw's public record, to verify it",
 }
 
 
@@ -349,6 +351,46 @@ def _staff_api(method: str) -> Probe:
     return Probe(call(lambda c: {}), 401, call(lambda c: c.organizer_2), 403, after=nobody_granted)
 
 
+def _onsale_api() -> Probe:
+    """Organizer 1's concert's on-sale: 401 without a token, 403 to organizer 2."""
+    body = {"opensAt": "2031-06-01T10:00:00Z", "protected": True, "ratePerMinute": 100}
+
+    def call(headers: Callable[[Cast], dict[str, str]]) -> Call:
+        return lambda client, cast: client.put(
+            f"/api/organizer/concerts/{cast.organizer_concert_id}/onsale",
+            json=body,
+            headers=headers(cast),
+        )
+
+    def no_onsale(client: httpx.Client, cast: Cast) -> None:
+        assert (
+            fetchval(
+                cast.db,
+                "SELECT count(*) FROM onsales WHERE concert_id = $1::uuid",
+                cast.organizer_concert_id,
+            )
+            == 0
+        )
+
+    return Probe(call(lambda c: {}), 401, call(lambda c: c.organizer_2), 403, after=no_onsale)
+
+
+def _queue_api(method: str, intruder_status: int) -> Probe:
+    """A waiting room's place: 401 without a token; B only ever reaches B's own."""
+
+    def call(headers: Callable[[Cast], dict[str, str]]) -> Call:
+        def send(client: httpx.Client, cast: Cast) -> httpx.Response:
+            path = f"/api/concerts/{cast.organizer_concert_id}/queue"
+            return client.request(method, path, headers=headers(cast))
+
+        return send
+
+    def nobody_queued(client: httpx.Client, cast: Cast) -> None:
+        assert fetchval(cast.db, "SELECT count(*) FROM queue_entries") == 0
+
+    return Probe(call(lambda c: {}), 401, call(lambda c: c.b), intruder_status, after=nobody_queued)
+
+
 PROTECTED: dict[Route, Probe] = {
     ("GET", "/api/bookings/{booking_id}/tickets"): _tickets_api(""),
     ("GET", "/api/bookings/{booking_id}/tickets.pdf"): _tickets_api(".pdf"),
@@ -491,6 +533,11 @@ PROTECTED: dict[Route, Probe] = {
     ("POST", "/api/organizer/concerts/{concert_id}/staff"): _staff_api("POST"),
     ("GET", "/api/organizer/concerts/{concert_id}/staff"): _staff_api("GET"),
     ("DELETE", "/api/organizer/concerts/{concert_id}/staff/{user_id}"): _staff_api("DELETE"),
+    ("PUT", "/api/organizer/concerts/{concert_id}/onsale"): _onsale_api(),
+    # Any identity may join a waiting room (guests too): B's call is about B's own place, on
+    # a concert with no waiting room here.
+    ("POST", "/api/concerts/{concert_id}/queue"): _queue_api("POST", 404),
+    ("GET", "/api/concerts/{concert_id}/queue"): _queue_api("GET", 200),
 }
 
 
@@ -529,6 +576,15 @@ def _public_request(client: httpx.Client, route: Route, cast: Cast) -> tuple[int
         path = path.replace("{ticket_id}", ticket) + f"?key={key}"
     if route == ("*", "/static"):
         method, path = "GET", "/static/app.css"
+    if path.endswith("/queue/draw"):
+        # An on-sale of its own, unprotected: the cast's bookings go on as before.
+        execute(
+            cast.db,
+            "INSERT INTO onsales (concert_id, opens_at, protected, rate_per_minute, seed, "
+            "seed_hash) SELECT $1::uuid, now() + interval '1 day', false, 60, s, sha256(s) "
+            "FROM (SELECT sha256('seed'::bytea) AS s) AS x ON CONFLICT DO NOTHING",
+            cast.concert_id,
+        )
     if route[1].endswith("/events"):
         with client.stream("GET", path) as stream:
             first = next(stream.iter_text())  # the snapshot of counts; then it would go on

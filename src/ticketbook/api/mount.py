@@ -13,12 +13,24 @@ from ticketbook.api.routes import (
     health,
     live,
     organizer,
+    queue,
     seating,
     tickets,
 )
 
 
 def install(app: FastAPI) -> None:
-    for module in (health, concerts, live, auth, bookings, organizer, seating, checkin, tickets):
+    for module in (
+        health,
+        concerts,
+        live,
+        auth,
+        bookings,
+        organizer,
+        seating,
+        checkin,
+        tickets,
+        queue,
+    ):
         app.include_router(module.router, prefix="/api")
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

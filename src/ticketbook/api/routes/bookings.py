@@ -48,7 +48,18 @@ _CREATE_BOOKING_DOC: dict[str, Any] = {
                 "anyOf": [{"maxLength": 64, "type": "string"}, {"type": "null"}],
                 "title": "Idempotency-Key",
             },
-        }
+        },
+        {
+            "in": "header",
+            "name": "X-Queue-Admission",
+            "required": False,
+            "description": "A protected on-sale's admission token, from GET "
+            "/api/concerts/{concertId}/queue once admitted (docs/queue.md)",
+            "schema": {
+                "anyOf": [{"maxLength": 200, "type": "string"}, {"type": "null"}],
+                "title": "X-Queue-Admission",
+            },
+        },
     ],
     "requestBody": {
         "content": {
@@ -96,6 +107,10 @@ async def create_booking(request: Request) -> Response:
     tier_id = _as_uuid(body.ticket_tier_id)
     if tier_id is None:
         raise InvalidInput("ticketTierId must be a UUID")
+    # A protected on-sale's gate (403 QUEUE_REQUIRED): a dictionary lookup for the others.
+    await services.queue.require_admission(
+        user_id, tier_id, request.headers.get("x-queue-admission")
+    )
     result = await services.engine.book(
         user_id=user_id,
         tier_id=tier_id,
