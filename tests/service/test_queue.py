@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.inprocess import app_settings, environment
-from tests.support.inventory import make_concert
+from tests.support.inventory import doctor, execute, make_concert
 from ticketbook.auth.identity import Identity
 from ticketbook.booking.outcomes import BookingOutcome
 from ticketbook.cli.main import main
@@ -461,3 +461,21 @@ def test_the_draw_of_100000_joiners_is_one_statement_and_timed(db_url: str, tmp_
 
     elapsed = asyncio.run(run())
     print(f"draw of 100000 joiners (with its record): {elapsed:.2f} s")
+
+
+def test_doctor_finds_a_place_the_draw_missed(db_url: str, tmp_path: Path) -> None:
+    async def run() -> uuid.UUID:
+        async with sale(db_url, tmp_path) as s:
+            users = await s.users(3)
+            for user in users:
+                await s.room.join(s.concert_id, user)
+            await s.open_now()
+            await s.room.draw(s.concert_id)
+            return users[0]
+
+    user = asyncio.run(run())
+    assert doctor(db_url).violations == 0
+    execute(db_url, "UPDATE queue_entries SET position = NULL WHERE user_id = $1", user)
+    report = doctor(db_url)
+    assert report.violations == 1
+    assert any("missed by the draw" in line for line in report.lines)

@@ -15,6 +15,7 @@ from ticketbook.ops.queries import (
     CONSTRAINTS_SQL,
     ENABLED_TRIGGERS_SQL,
     FAILING_REFUNDS_SQL,
+    QUEUE_UNPLACED_SQL,
     ROW_RULES,
     SEAT_CONSERVATION_SQL,
     SEAT_HOLDER_MISMATCH_SQL,
@@ -174,6 +175,10 @@ async def _check_tickets(conn: asyncpg.Connection, report: Report) -> None:
     if unmatched:
         broken += 1
         report.violation(f"{unmatched} check-ins and ADMIT scans don't match one to one")
+    unplaced = await conn.fetchval(QUEUE_UNPLACED_SQL)
+    if unplaced:
+        broken += 1
+        report.violation(f"{unplaced} waiting-room places missed by the draw or past the queue")
     enabled = {r["tgname"] for r in await conn.fetch(ENABLED_TRIGGERS_SQL, list(TICKET_TRIGGERS))}
     gone = [t for t in TICKET_TRIGGERS if t not in enabled]
     if gone:

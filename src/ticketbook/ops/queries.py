@@ -126,6 +126,13 @@ SELECT count(*) FROM tickets t JOIN bookings b ON b.id = t.booking_id
  WHERE t.concert_id <> b.concert_id OR t.tier_id <> b.tier_id
 """
 
+# Waiting rooms (docs/queue.md): after the draw every early joiner has a place, and no place
+# lies past the on-sale's next one (a late arrival's would be handed out twice).
+QUEUE_UNPLACED_SQL = """
+SELECT count(*) FROM queue_entries q JOIN onsales o ON o.concert_id = q.concert_id
+ WHERE (o.drawn_at IS NOT NULL AND q.position IS NULL) OR q.position >= o.next_position
+"""
+
 # Check-ins without the ADMIT scan that made them, or ADMIT scans without their check-in:
 # the scan log and the entries (which the gate counts are counted from) would disagree.
 CHECKIN_SCAN_MISMATCH_SQL = f"""
