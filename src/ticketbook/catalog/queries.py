@@ -51,7 +51,8 @@ ANY_CONCERT_SQL = "SELECT EXISTS (SELECT 1 FROM concerts)"
 ANY_BOOKING_SQL = "SELECT EXISTS (SELECT 1 FROM bookings)"
 # The catalog and everything that hangs off it; accounts and sessions stay.
 TRUNCATE_CATALOG_SQL = (
-    "TRUNCATE email_outbox, ticket_transfers, checkin_scans, checkins, checkin_staff, tickets,"
+    "TRUNCATE queue_entries, onsales, email_outbox, ticket_transfers, checkin_scans, checkins,"
+    " checkin_staff, tickets,"
     " refunds, idempotency_keys, concert_seats, payments, bookings, tier_stock,"
     " ticket_tiers, concerts, venue_layouts"
 )
