@@ -32,6 +32,9 @@ SCENARIOS = {
     "raw-sql-seated",
     "seat-states@6000",
     "checkin",
+    "onsale-joins",
+    "onsale-polls",
+    "onsale-bookings",
 }
 
 
@@ -90,6 +93,12 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
     assert door["outcomes"] == {"ADMIT": door["requests"]}, door
     assert door["admitted"] == door["requests"]
     assert door["sign_us_per_ticket"] > 0 and door["code_chars"] == 154
+    # The on-sale: the crowd joined, polled, was drawn, and the admitted booked.
+    joins, admitted = by_name["onsale-joins"], by_name["onsale-bookings"]
+    assert joins["statuses"] == {"200": joins["requests"]} and joins["queued"] == 2_000
+    assert by_name["onsale-polls"]["statuses"] == {"200": by_name["onsale-polls"]["requests"]}
+    assert admitted["drawn"] == 2_000 and admitted["statuses"].get("200", 0) > 0, admitted
+    assert "joins/s" in result.stdout and "status polls/s" in result.stdout
     assert "scans/s" in result.stdout and "spread / spread/no-tickets" in result.stdout
     assert "x raw SQL" in result.stdout and "| scenario |" in result.stdout
     assert "app CPU ms/req" in result.stdout and "hot-tier-realistic / hot-tier" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import platform
 import re
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +25,7 @@ import asyncpg
 import httpx
 import orjson
 
+from ticketbook.auth.tokens import TokenSigner
 from ticketbook.bench import bigdata, scenarios
 from ticketbook.bench.cpu import CpuProbe, postmaster_pid
 from ticketbook.bench.http import Connection
@@ -30,9 +33,11 @@ from ticketbook.bench.scenarios import Fans, Target
 from ticketbook.booking.stock import split_stock
 from ticketbook.catalog.demo import seed
 from ticketbook.db.migrate import upgrade_to_head
+from ticketbook.db.pool import Database
 from ticketbook.domain.enums import BookingStatus
 from ticketbook.ops.doctor import diagnose
 from ticketbook.ops.queries import CONSERVATION_SQL
+from ticketbook.queue.service import CACHE_TTL_S, WaitingRoom
 from ticketbook.seating.demo_layouts import stadium
 from ticketbook.seating.service import store_and_seat
 from ticketbook.tickets.keys import TicketKeys
@@ -71,6 +76,10 @@ class BenchOptions:
     @property
     def checkin_tickets(self) -> int:
         return CHECKIN_TICKETS // 10 if self.quick else CHECKIN_TICKETS
+
+    @property
+    def queue_visitors(self) -> int:
+        return QUEUE_VISITORS // 50 if self.quick else QUEUE_VISITORS
 
 
 def _with_database(url: str, name: str) -> str:
@@ -482,6 +491,122 @@ async def _checkin_round(
     )
 
 
+# The on-sale round's crowd, and the rate the waiting room lets it in at.
+QUEUE_VISITORS = 100_000
+ADMIT_PER_MINUTE = 30_000
+
+
+async def _onsale_round(
+    url: str, target: Target, options: BenchOptions, results: list[dict[str, Any]], secret: str
+) -> None:
+    """A protected on-sale of the hot tier's concert: a burst of joins before it opens (over
+    HTTP for one window; the rest of the QUEUE_VISITORS crowd written straight in), their
+    status polls, the draw of all of them, then the admitted booking at ADMIT_PER_MINUTE."""
+    await _reseed(url)
+    catalog = await _catalog(url)
+    visitors = options.queue_visitors
+    signer = TokenSigner(secret)
+    conn = await asyncpg.connect(url)
+    try:
+        concert_id = await conn.fetchval(
+            "SELECT concert_id FROM ticket_tiers WHERE id = $1", uuid.UUID(catalog.hot_tier_id)
+        )
+        tier_ids = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM ticket_tiers WHERE concert_id = $1 AND zone IS NULL", concert_id
+            )
+        ]
+        # The crowd: guests, whose bearer tokens this process signs with the server's key.
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "INSERT INTO users (role) SELECT 'guest' FROM generate_series(1, $1) RETURNING id",
+                visitors,
+            )
+        ]
+    finally:
+        await conn.close()
+    tokens = {user_id: signer.issue(user_id) for user_id in ids}
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    room = WaitingRoom(Database(pool, acquire_timeout_s=30.0), signer)
+    try:
+        await room.set_onsale(
+            concert_id,
+            opens_at=datetime.now(UTC) + timedelta(hours=1),
+            protected=True,
+            rate_per_minute=ADMIT_PER_MINUTE,
+            by=None,
+        )
+        await _settle_database(url)
+        joins, joined = await scenarios.queue_joins(
+            target,
+            str(concert_id),
+            list(tokens.values()),
+            options.booking_clients,
+            options.duration_s,
+        )
+        async with pool.acquire() as db:
+            await db.execute(
+                "INSERT INTO queue_entries (concert_id, user_id, join_id, early)"
+                " SELECT $1, u, substr(md5(u::text), 1, 16), true FROM unnest($2::uuid[]) AS u"
+                " ON CONFLICT DO NOTHING",
+                concert_id,
+                ids,
+            )
+        _emit(joins.summary(joined_over_http=joined, queued=visitors), results)
+        await _settle_database(url)
+        polls = await scenarios.queue_polls(
+            target,
+            str(concert_id),
+            list(tokens.values()),
+            options.browse_clients,
+            options.duration_s,
+        )
+        _emit(polls.summary(queued=visitors), results)
+        # The on-sale opens now, and the draw places the whole crowd.
+        await room.set_onsale(
+            concert_id,
+            opens_at=datetime.now(UTC) - timedelta(seconds=1),
+            protected=True,
+            rate_per_minute=ADMIT_PER_MINUTE,
+            by=None,
+        )
+        started = time.perf_counter()
+        await room.draw(concert_id)
+        draw_s = time.perf_counter() - started
+        print(orjson.dumps({"draw": {"visitors": visitors, "seconds": round(draw_s, 2)}}).decode())
+        # The server's workers see the draw once their on-sale cache (at most a second) lapses.
+        await asyncio.sleep(CACHE_TTL_S + 0.1)
+        async with pool.acquire() as db:
+            order = await db.fetch(
+                "SELECT user_id FROM queue_entries WHERE concert_id = $1"
+                " ORDER BY position LIMIT $2",
+                concert_id,
+                math.ceil(ADMIT_PER_MINUTE / 60 * options.duration_s) + options.booking_clients,
+            )
+        await _settle_database(url)
+        bookings = await scenarios.admitted_bookings(
+            target,
+            str(concert_id),
+            tier_ids,
+            [tokens[r["user_id"]] for r in order],
+            options.booking_clients,
+            options.duration_s,
+        )
+        _emit(
+            bookings.summary(
+                draw_s=round(draw_s, 2),
+                drawn=visitors,
+                admit_per_minute=ADMIT_PER_MINUTE,
+                **await _inventory(url),
+            ),
+            results,
+        )
+    finally:
+        await pool.close()
+
+
 async def _staff_token(target: Target, url: str, concert_id: uuid.UUID) -> str:
     """A fresh account's bearer token, granted the door for ``concert_id``."""
     conn = Connection(target.host, target.port)
@@ -664,6 +789,18 @@ def summary_table(results: list[dict[str, Any]]) -> str:
             f"{with_tickets.get('pg_cpu_ms_per_request')} vs "
             f"{without.get('pg_cpu_ms_per_request')} ms/req"
         )
+    joins, polls = by_name.get("onsale-joins"), by_name.get("onsale-polls")
+    admitted = by_name.get("onsale-bookings")
+    if joins and polls and admitted:
+        ratios.append(
+            f"onsale: {joins['throughput_rps']} joins/s (app CPU "
+            f"{joins.get('app_cpu_ms_per_request')} + PG {joins.get('pg_cpu_ms_per_request')} ms"
+            f" a join), {polls['throughput_rps']} status polls/s (app CPU "
+            f"{polls.get('app_cpu_ms_per_request')} + PG {polls.get('pg_cpu_ms_per_request')} ms"
+            f" a poll) with {polls['queued']} queued; the draw of {admitted['drawn']} took "
+            f"{admitted['draw_s']} s; the admitted ({admitted['admit_per_minute']}/min) booked "
+            f"{admitted['throughput_rps']} req/s, p99 {admitted['p99_ms']} ms"
+        )
     door = by_name.get("checkin")
     if door:
         ratios.append(
@@ -742,6 +879,7 @@ async def run_scenarios(
         await _seated_round(url, target, options, results)
         await _steady_round(url, target, options, results, f"hot-tier-steady@{many}")
         await _checkin_round(url, target, options, results, secret_key)
+        await _onsale_round(url, target, options, results, secret_key)
         if options.rows:
             await _big_round(url, target, options, results)
     # A second server, on the same port once the first has stopped: the payment profile is

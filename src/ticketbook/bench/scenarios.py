@@ -475,3 +475,78 @@ async def checkin(
                 outcomes[orjson.loads(body)["outcome"]] += 1
 
     return await _run_clients(target, "checkin", clients, duration_s, client), outcomes
+
+
+async def queue_joins(
+    target: Target, concert_id: str, tokens: list[str], clients: int, duration_s: float
+) -> tuple[Recorder, int]:
+    """Visitors joining a protected on-sale's waiting room before it opens, each once:
+    the recorder, and how many joined."""
+    queue = deque(tokens)
+    path = f"/api/concerts/{concert_id}/queue"
+    joined = 0
+
+    async def client(i: int, conn: Connection, rec: Recorder, deadline: float) -> None:
+        nonlocal joined
+        while queue and time.perf_counter() < deadline:
+            headers = {"Authorization": f"Bearer {queue.popleft()}"}
+            status, _ = await _timed(rec, conn.request("POST", path, {}, headers))
+            joined += status == 200
+
+    return await _run_clients(target, "onsale-joins", clients, duration_s, client), joined
+
+
+async def queue_polls(
+    target: Target, concert_id: str, tokens: list[str], clients: int, duration_s: float
+) -> Recorder:
+    """Waiting visitors polling where they stand (what the waiting room's page does)."""
+    path = f"/api/concerts/{concert_id}/queue"
+
+    async def client(i: int, conn: Connection, rec: Recorder, deadline: float) -> None:
+        rng = random.Random(i)
+        while time.perf_counter() < deadline:
+            headers = {"Authorization": f"Bearer {rng.choice(tokens)}"}
+            await _timed(rec, conn.request("GET", path, None, headers))
+
+    return await _run_clients(target, "onsale-polls", clients, duration_s, client)
+
+
+async def admitted_bookings(
+    target: Target,
+    concert_id: str,
+    tier_ids: list[str],
+    visitors: list[str],
+    clients: int,
+    duration_s: float,
+) -> Recorder:
+    """The admitted, in queue order, each polling until its turn comes, then booking one
+    ticket with its admission token; only the bookings are recorded."""
+    queue = deque(visitors)
+    path = f"/api/concerts/{concert_id}/queue"
+
+    async def client(i: int, conn: Connection, rec: Recorder, deadline: float) -> None:
+        rng = random.Random(i)
+        tiers = list(tier_ids)
+        while queue and tiers and time.perf_counter() < deadline:
+            bearer = {"Authorization": f"Bearer {queue.popleft()}"}
+            admission = None
+            while admission is None and time.perf_counter() < deadline:
+                status, body = await conn.request("GET", path, None, bearer)
+                data = orjson.loads(body)["data"] if status == 200 else {}
+                admission = data.get("admissionToken")
+                if admission is None:
+                    await asyncio.sleep(0.05)
+            if admission is None:
+                return
+            tier = rng.choice(tiers)
+            call = conn.request(
+                "POST",
+                "/api/bookings",
+                {"ticketTierId": tier, "quantity": 1},
+                {**bearer, "Idempotency-Key": str(uuid.uuid4()), "X-Queue-Admission": admission},
+            )
+            status, code = await _timed(rec, call)
+            if status == 409 and code not in FAN_REFUSED:
+                tiers.remove(tier)
+
+    return await _run_clients(target, "onsale-bookings", clients, duration_s, client)
