@@ -74,7 +74,7 @@ openapi: install
 .PHONY: screenshots
 screenshots: install
 	TICKETBOOK_UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/system/browser/test_screenshots.py \
-		tests/system/browser/test_scanner.py
+		tests/system/browser/test_scanner.py tests/system/browser/test_waiting_room.py
 
 ## Regenerate the settings tables in docs/configuration.md (a test fails when they are stale).
 .PHONY: config-docs
