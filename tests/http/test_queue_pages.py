@@ -6,8 +6,10 @@ nothing; an unprotected concert is untouched."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +21,9 @@ import pytest
 from tests.support.inprocess import InProcessApp
 from tests.support.inventory import execute, fetch, fetchval, make_concert
 from tests.support.pages import booking_form, forms, post_form, text, title
-from ticketbook.web.queue_pages import ADMISSION_COOKIE, human_wait
+from ticketbook.live.hub import AvailabilityHub
+from ticketbook.web import queue_pages
+from ticketbook.web.queue_pages import ADMISSION_COOKIE, MAX_STREAMS_PER_IDENTITY, human_wait
 
 
 def session_user(client: httpx.Client) -> uuid.UUID:
@@ -260,9 +264,16 @@ def test_forged_and_borrowed_admission_cookies_book_nothing(
         # Another visitor, never queued: a booking form from their own session.
         token = join_form(other.get(f"{path}/queue").text).fields["csrf_token"]
         payload, _, mac = genuine.rpartition(".")
+        # The visitor's own payload (this concert, their own identity, expiring in the
+        # future): only the MAC can refuse it.
+        own = (
+            f"qa1.{uuid.UUID(concert['id']).hex}.{session_user(other).hex}.{int(time.time()) + 600}"
+        )
         forged = [
             genuine,  # someone else's
-            f"{payload}.{'A' * len(mac)}",  # a made-up signature
+            f"{payload}.{'A' * len(mac)}",  # a made-up signature on someone else's payload
+            f"{own}.{'A' * len(mac)}",  # a made-up signature on their own payload
+            f"{own}.{mac}",  # a genuine signature, of another payload
             genuine.replace(str(session_user(admitted).hex), str(session_user(other).hex)),
             "garbage",
         ]
@@ -296,6 +307,103 @@ def test_an_unprotected_concert_is_untouched(shared_app: InProcessApp, shared_db
         assert first_event(fan, f"/concerts/{concert['id']}/queue/events")["state"] == (
             "not_protected"
         )
+
+
+def test_joining_an_unprotected_on_sale_spends_no_guest(
+    shared_app: InProcessApp, shared_db: str
+) -> None:
+    bare = make_concert(shared_db, {"GA": 20})  # no on-sale at all
+    unprotected = make_concert(shared_db, {"GA": 20})
+    shared_app.run(
+        functools.partial(
+            shared_app.services.queue.set_onsale,
+            uuid.UUID(unprotected["id"]),
+            opens_at=datetime.now(UTC) + timedelta(hours=1),
+            protected=False,
+            rate_per_minute=60,
+            by=None,
+        )
+    )
+    with shared_app.client() as guest:
+        shop = guest.get(f"/concerts/{bare['id']}")
+        token = booking_form(shop.text, bare["tiers"]["GA"]).fields["csrf_token"]
+        for concert, code in ((bare, 404), (unprotected, 409)):
+            answer = guest.post(f"/concerts/{concert['id']}/queue", data={"csrf_token": token})
+            assert answer.status_code == code, answer.text
+            assert entries(shared_db, concert["id"]) == 0
+        # No guest row was made: the guest limit is untouched.
+        users = fetchval(shared_db, "SELECT count(*) FROM users WHERE id = $1", session_user(guest))
+        assert users == 0
+
+
+def test_an_identity_holds_a_bounded_number_of_streams(
+    shared_app: InProcessApp, shared_db: str
+) -> None:
+    concert = make_concert(shared_db, {"GA": 20})
+    protect(shared_app, concert["id"])
+    path = f"/concerts/{concert['id']}/queue/events"
+    with shared_app.client() as fan:
+        joined(fan, concert["id"])
+        user = session_user(fan)
+        queue_pages.open_streams[user] = MAX_STREAMS_PER_IDENTITY  # as if that many were open
+        try:
+            refused = fan.get(path)
+            assert refused.status_code == 429
+            assert refused.headers["retry-after"] == "10"
+            queue_pages.open_streams[user] = MAX_STREAMS_PER_IDENTITY - 1
+            assert first_event(fan, path)["state"] == "waiting_for_draw"
+        finally:
+            queue_pages.open_streams.pop(user, None)
+        # A stream counts while it is open, and no longer once it ended.
+        assert user not in queue_pages.open_streams
+
+
+def test_a_waiting_stream_sleeps_through_ticket_counts_and_ends_at_shutdown(
+    shared_app: InProcessApp, shared_db: str
+) -> None:
+    concert = make_concert(shared_db, {"GA": 20})
+    protect(shared_app, concert["id"])
+    with shared_app.client() as fan:
+        joined(fan, concert["id"])
+        user = session_user(fan)
+
+    async def scenario() -> tuple[int, int, float]:
+        from ticketbook.catalog import service as catalog
+
+        hub = AvailabilityHub("postgresql://unused", publish=False)  # never started
+        services = shared_app.services
+        shown = await catalog.get_concert(services.catalog_db, uuid.UUID(concert["id"]))
+        assert shown is not None
+        calls = 0
+        queue = services.queue
+
+        class Counting:
+            async def status(self, concert_id: uuid.UUID, user_id: uuid.UUID) -> Any:
+                nonlocal calls
+                calls += 1
+                return await queue.status(concert_id, user_id)
+
+        stub = type("S", (), {"live": hub, "queue": Counting()})()
+        stream = queue_pages.status_stream(stub, shown, user, interval_s=0.5)
+        assert (await anext(stream)).startswith(b"retry:")
+        assert b"waiting_for_draw" in await anext(stream)
+        during = queue_pages.open_streams.get(user, 0)
+        pending = asyncio.ensure_future(anext(stream))
+        # Ticket counts changing wake nothing: the stream holds no subscription.
+        assert hub.subscriber_count == 0
+        for _ in range(20):
+            hub._deliver({(concert["id"], concert["tiers"]["GA"]): 5})
+            await asyncio.sleep(0.01)
+        assert calls == 1 and not pending.done()
+        started = time.monotonic()
+        hub.close_streams()
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(pending, 1.0)
+        return during, calls, time.monotonic() - started
+
+    during, calls, took = shared_app.run(scenario)
+    assert during == 1 and calls == 1 and took < 0.3
+    assert user not in queue_pages.open_streams
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,9 @@ class AvailabilityHub:
         self._conn: asyncpg.Connection | None = None
         self.is_publisher = False
         self.connected = asyncio.Event()
+        # Set by ``close_streams`` (the server is shutting down): what streams that follow no
+        # concert's counts (the waiting room's) wait on, so they end at once too.
+        self.shutting_down = asyncio.Event()
         self._restore_signals: Callable[[], None] | None = None
 
     # -- subscriptions ----------------------------------------------------------------------
@@ -193,13 +196,23 @@ class AvailabilityHub:
 
     def close_streams(self) -> None:
         """End every open stream (the server is shutting down; clients will reconnect)."""
+        self.shutting_down.set()
         for watchers in list(self._subscriptions.values()):
             for subscription in list(watchers):
                 subscription.close()
 
+    async def wait_shutdown(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s``; True if the server started shutting down meanwhile.
+        Unlike a subscription, nothing else wakes it: one wakeup per stream, at shutdown."""
+        if not self.shutting_down.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.shutting_down.wait(), timeout_s)
+        return self.shutting_down.is_set()
+
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.shutting_down.clear()
         self._task = asyncio.create_task(self._run(), name="ticketbook-live")
 
     async def stop(self) -> None:

@@ -12,8 +12,13 @@ waiting room page", says how the page behaves.
   only with that concert's pages and forms, and it lasts as long as the admission does.
 - **Live.** The page's script follows ``/concerts/{id}/queue/events``: Server-Sent Events, one
   small JSON status whenever it changed, looked at every ``EVENT_INTERVAL_S``. Each look is one
-  ``WaitingRoom.status`` call: no write, whatever the number of visitors. Without JavaScript a
-  ``<meta http-equiv="refresh">`` in ``<noscript>`` reloads the page every
+  ``WaitingRoom.status`` call, whatever the number of visitors: no write while the visitor
+  waits; the first look after the queue reaches them writes their ``admitted_at`` once (it
+  starts the admission window), and no look writes after that. Between looks a stream sleeps,
+  woken only by the server's shutdown (``AvailabilityHub.wait_shutdown``), never by ticket
+  counts. At most ``MAX_STREAMS_PER_IDENTITY`` streams per identity per process are open at
+  once; another gets a 429, and the page's script falls back to reloading the page. Without
+  JavaScript a ``<meta http-equiv="refresh">`` in ``<noscript>`` reloads the page every
   ``NO_JS_REFRESH_S`` while the visitor waits.
 """
 
@@ -31,10 +36,11 @@ from markupsafe import escape
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from ticketbook.catalog import service as catalog
-from ticketbook.domain.errors import Forbidden, NotFound
+from ticketbook.domain.errors import Conflict, Forbidden, NotFound
 from ticketbook.domain.schemas import Concert, QueueStatus, TicketTier
 from ticketbook.http.deps import Services, client_address, parse_id
 from ticketbook.http.responses import json_response
+from ticketbook.queue import tokens
 from ticketbook.services import AppServices
 from ticketbook.web import rendering, views
 from ticketbook.web.session import CSRF_FIELD, PageSession, check_csrf, page_session, remember
@@ -49,6 +55,9 @@ HEARTBEAT_S = 15.0
 RETRY_MS = 3000
 # How often the page reloads itself without JavaScript, while the visitor waits.
 NO_JS_REFRESH_S = 10
+# Open waiting-room streams one identity may hold in this process (each costs a status call
+# every EVENT_INTERVAL_S): a few tabs, not a script opening hundreds.
+MAX_STREAMS_PER_IDENTITY = 3
 # The states in which the visitor waits in the room (and the page follows the stream).
 WAITING = frozenset({"waiting_for_draw", "waiting"})
 EVENT_HEADERS = {
@@ -71,7 +80,7 @@ def shop_url(concert_id: uuid.UUID | str) -> str:
 def admission_token(request: Request) -> str | None:
     """The admission token the request's cookie carries (the waiting room checks it)."""
     raw = request.cookies.get(ADMISSION_COOKIE)
-    if not raw or len(raw) > 1000 or not raw.isascii():
+    if not raw or len(raw) > tokens.MAX_LENGTH or not raw.isascii():
         return None
     return raw
 
@@ -291,6 +300,13 @@ async def join(concert_id: str, request: Request, services: Services) -> Respons
     submitted = form.get(CSRF_FIELD)
     session = await check_csrf(request, services, submitted if isinstance(submitted, str) else None)
     concert = await _concert(services, concert_id)
+    # Refuse an on-sale without a waiting room before anything is written: a guest's row
+    # counts against the guest limit, and must not be spent on a join that can't happen.
+    onsale = await services.queue.onsale(concert.id)
+    if onsale is None:
+        raise NotFound("This concert has no waiting room")
+    if not onsale.protected:
+        raise Conflict("This concert's on-sale has no waiting room: book directly")
     if session.is_guest:
         # A guest's row is made when it first acts (browsing writes nothing), counted as a new
         # guest from this address: the guest rate limit bounds the places guests can take.
@@ -305,11 +321,24 @@ async def waiting_room_events(concert_id: str, request: Request, services: Servi
     """The visitor's status as Server-Sent Events (``event: status``), sent when it changes."""
     session = await page_session(request, services)
     concert = await _concert(services, concert_id)
+    if open_streams.get(session.user_id, 0) >= MAX_STREAMS_PER_IDENTITY:
+        # EventSource doesn't retry a 429; the page's script reloads the page instead.
+        return Response(
+            "Too many open waiting-room streams for this visitor.\n",
+            status_code=429,
+            media_type="text/plain",
+            headers={"Retry-After": str(NO_JS_REFRESH_S), "Cache-Control": "no-store"},
+        )
     return StreamingResponse(
         status_stream(services, concert, session.user_id),
         media_type="text/event-stream",
         headers=EVENT_HEADERS,
     )
+
+
+# identity -> its waiting-room streams open in this process (MAX_STREAMS_PER_IDENTITY). A soft
+# cap: counted once a stream starts, so requests racing in the same instant may pass it.
+open_streams: dict[uuid.UUID, int] = {}
 
 
 def status_event(view: dict[str, Any]) -> bytes:
@@ -326,11 +355,12 @@ async def status_stream(
 ) -> AsyncIterator[bytes]:
     """One status call every ``interval_s``; an event when what it shows changed, a comment
     line after ``heartbeat_s`` without one. It ends once the visitor is admitted (the page
-    moves to the shop), when the client goes away, and when the server shuts down: it waits on
-    a live-hub subscription, which the hub closes on SIGTERM (``close_streams``)."""
+    moves to the shop), when the client goes away, and when the server shuts down: between
+    calls it waits on the live hub's shutdown signal (set on SIGTERM by ``close_streams``),
+    which nothing else wakes: a busy concert's ticket counts cost it nothing."""
     hub = services.live
-    subscription = hub.subscribe(str(concert.id)) if hub is not None else None
     loop = asyncio.get_running_loop()
+    open_streams[user_id] = open_streams.get(user_id, 0) + 1
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         last: bytes | None = None
@@ -349,23 +379,13 @@ async def status_stream(
                 yield b": keep-alive\n\n"
             if status.state not in WAITING:
                 return
-            if not await _pause(subscription, interval_s):
+            if hub is None:
+                await asyncio.sleep(interval_s)
+            elif await hub.wait_shutdown(interval_s):
                 return
     finally:
-        if hub is not None and subscription is not None:
-            hub.unsubscribe(subscription)
-
-
-async def _pause(subscription: Any, seconds: float) -> bool:
-    """Wait ``seconds``; False if the server is shutting down meanwhile. (The subscription also
-    wakes on the concert's ticket counts: those are ignored, so a busy concert costs no more
-    status calls.)"""
-    if subscription is None:
-        await asyncio.sleep(seconds)
-        return True
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
-        if await subscription.changes(left) is None:
-            return False
-    return True
+        left = open_streams.get(user_id, 1) - 1
+        if left > 0:
+            open_streams[user_id] = left
+        else:
+            open_streams.pop(user_id, None)

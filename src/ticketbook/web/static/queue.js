@@ -102,8 +102,16 @@
     });
     stream.addEventListener("open", function () { room.dataset.live = "open"; });
     stream.addEventListener("error", function () {
-      // EventSource reconnects by itself (the stream also ends when the server restarts).
-      if (stream) room.dataset.live = "reconnecting";
+      // EventSource reconnects by itself (the stream also ends when the server restarts),
+      // except after an answer that isn't a stream (a 429: too many open for this visitor):
+      // then the page reloads itself, like the no-JavaScript page does.
+      if (!stream) return;
+      if (stream.readyState === EventSource.CLOSED) {
+        close();
+        setTimeout(function () { window.location.reload(); }, 10000);
+        return;
+      }
+      room.dataset.live = "reconnecting";
     });
   }
 
