@@ -248,3 +248,21 @@ def test_only_the_organizer_sets_the_on_sale_and_bad_input_is_a_400(
     }
     assert data["admissionWindowS"] == 300 and len(data["seedHash"]) == 64
     assert client.get(f"/api/concerts/{uuid.uuid4()}/queue/draw").status_code == 404
+
+
+def test_the_drawn_record_is_cacheable_with_an_etag(
+    shared_app: InProcessApp, shared_db: str, organizer_headers: dict[str, str]
+) -> None:
+    with shared_app.client() as client:
+        sale = _protected(client, organizer_headers)
+        before = client.get(f"/api/concerts/{sale.concert_id}/queue/draw")
+        assert before.status_code == 200 and before.headers["cache-control"] == "no-cache"
+        _open(shared_app, shared_db, sale.concert_id, admitted_for_s=1)
+        drawn = client.get(f"/api/concerts/{sale.concert_id}/queue/draw")
+        assert drawn.status_code == 200 and drawn.json()["data"]["drawn"]
+        assert drawn.headers["cache-control"] == "public, max-age=300"
+        etag = drawn.headers["etag"]
+        again = client.get(
+            f"/api/concerts/{sale.concert_id}/queue/draw", headers={"If-None-Match": etag}
+        )
+        assert again.status_code == 304 and again.headers["etag"] == etag and not again.content

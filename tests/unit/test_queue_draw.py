@@ -78,3 +78,14 @@ def test_the_frontier_advances_at_the_rate_and_stops_at_the_last_place() -> None
     assert seconds_until(row, 61, base + timedelta(seconds=30)) == 1
     assert seconds_until(row, 600, base) == 300
     assert admitted_through({**row, "drawn_at": None, "rate_base_at": None}, base) == 0
+
+
+def test_verify_checks_the_order_has_as_many_ids_as_the_draw_counted() -> None:
+    seed = draw.new_seed()
+    ids = [draw.new_join_id() for _ in range(5)]
+    order = draw.order(seed, ids)
+    published = draw.seed_hash(seed)
+    kwargs = {"seed": seed, "published_hash": published, "join_ids": ids, "claimed_order": order}
+    assert draw.verify(**kwargs, early_count=5).ok
+    short = draw.verify(**kwargs, early_count=6)
+    assert not short.ok and "counted 6" in short.problems[0]

@@ -35,7 +35,9 @@ def add_parser(commands: Any) -> None:
         "queue", help="protected on-sales: the waiting room and its draw (docs/queue.md)"
     )
     queue_commands = queue.add_subparsers(dest="queue_command", required=True)
-    set_ = queue_commands.add_parser("set", help="set a concert's on-sale (a new seed until drawn)")
+    set_ = queue_commands.add_parser(
+        "set", help="set a concert's on-sale (its seed is drawn once, the first time)"
+    )
     set_.add_argument("concert_id", type=uuid.UUID)
     set_.add_argument("--opens-at", type=_moment, required=True, metavar="ISO_TIME")
     set_.add_argument("--rate", type=int, required=True, help="visitors let in per minute")
@@ -53,14 +55,26 @@ def add_parser(commands: Any) -> None:
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("--concert", type=uuid.UUID, metavar="CONCERT_ID")
     source.add_argument("--file", type=Path, metavar="DRAW_JSON")
+    verify.add_argument(
+        "--expect-hash",
+        metavar="HEX",
+        help="the seed's SHA-256 you noted before the on-sale: fail unless the record's is it",
+    )
+    verify.add_argument(
+        "--join-id", metavar="ID", help="print this join id's position; fail if it isn't drawn"
+    )
 
 
 def needs_database(args: argparse.Namespace) -> bool:
     return not (args.queue_command == "verify" and args.file is not None)
 
 
-def verify_record(record: dict[str, Any]) -> int:
-    """Print the verdict on a draw record (the API's JSON, enveloped or not): 0 if it holds."""
+def verify_record(
+    record: dict[str, Any], *, expect_hash: str | None = None, join_id: str | None = None
+) -> int:
+    """Print the verdict on a draw record (the API's JSON, enveloped or not): 0 if it holds,
+    its seed's hash is ``expect_hash`` (the one noted before the on-sale) when given, and
+    ``join_id``, when given, is in its order (its position printed)."""
     data = record.get("data", record)
     if not data.get("drawn") or not data.get("seed"):
         print("not drawn yet: nothing to verify (the seed is revealed at the draw)")
@@ -70,14 +84,25 @@ def verify_record(record: dict[str, Any]) -> int:
         published_hash=bytes.fromhex(data["seedHash"]),
         join_ids=data["joinIds"],
         claimed_order=data["order"],
+        early_count=data.get("earlyCount"),
     )
-    if verdict.ok:
+    problems = list(verdict.problems)
+    if expect_hash is not None and expect_hash.strip().lower() != data["seedHash"]:
+        problems.append(
+            f"the record's seed hash {data['seedHash']} is not the one expected, {expect_hash}"
+        )
+    if join_id is not None:
+        if join_id in data["order"]:
+            print(f"join id {join_id}: position {data['order'].index(join_id) + 1}")
+        else:
+            problems.append(f"join id {join_id} is not in the draw")
+    if not problems:
         print(
             f"OK: sha256(seed) is the published hash {data['seedHash']}, and the order of the "
             f"{len(data['order'])} early joiners is the one the seed gives"
         )
         return 0
-    for problem in verdict.problems:
+    for problem in problems:
         print(f"FAILED: {problem}")
     return 1
 
@@ -88,7 +113,7 @@ def run_offline(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"ticketbook: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    return verify_record(record)
+    return verify_record(record, expect_hash=args.expect_hash, join_id=args.join_id)
 
 
 async def run(database_url: str, args: argparse.Namespace) -> int:
@@ -140,7 +165,9 @@ async def run(database_url: str, args: argparse.Namespace) -> int:
             )
         else:
             record = await room.draw_record(args.concert)
-            return verify_record(record.model_dump(mode="json"))
+            return verify_record(
+                record.model_dump(mode="json"), expect_hash=args.expect_hash, join_id=args.join_id
+            )
         return 0
     except DomainError as exc:
         print(f"ticketbook: {exc.message}", file=sys.stderr)

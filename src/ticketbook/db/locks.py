@@ -25,3 +25,5 @@ class LockSpace(IntEnum):
 
     # tb_tickets_held (migration 0002): one fan's holds on one concert, for the per-fan cap.
     FAN_CONCERT = 7243
+    # queue/draw.py: one on-sale's draw (try, transaction): the losers don't wait for it.
+    QUEUE_DRAW = 7244

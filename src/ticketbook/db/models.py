@@ -684,6 +684,12 @@ class OnSaleRow(Base):
             name="draw_complete",
         ),
         CheckConstraint("early_count IS NULL OR early_count >= 0", name="early_not_negative"),
+        # The public record's snapshot, taken at the draw: the early joiners' ids by position.
+        CheckConstraint(
+            "(drawn_at IS NULL) = (draw_order IS NULL) AND "
+            "(draw_order IS NULL OR cardinality(draw_order) = early_count)",
+            name="order_recorded",
+        ),
         CheckConstraint("next_position >= 1", name="next_position_positive"),
         CheckConstraint(
             "rate_base_count >= 0 AND rate_base_count <= next_position", name="base_in_range"
@@ -699,11 +705,13 @@ class OnSaleRow(Base):
     admission_window_s: Mapped[int] = mapped_column(
         Integer, nullable=False, server_default=text("600")
     )
-    # Secret until the draw; its SHA-256 is public from the start.
+    # Drawn once when the on-sale is set, never changed; secret until the draw, its SHA-256
+    # public from the start.
     seed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     seed_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     early_count: Mapped[int | None] = mapped_column(Integer)
+    draw_order: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     # The position the next late arrival gets (early_count + 1 right after the draw).
     next_position: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     # The admission frontier: rate_base_count + (now - rate_base_at) * rate_per_minute / 60.

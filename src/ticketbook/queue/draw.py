@@ -15,6 +15,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ticketbook.db.locks import LockSpace
+
 SEED_BYTES = 32
 JOIN_ID_HEX = 16
 
@@ -52,11 +54,21 @@ class Verdict:
 
 
 def verify(
-    *, seed: bytes, published_hash: bytes, join_ids: Sequence[str], claimed_order: Sequence[str]
+    *,
+    seed: bytes,
+    published_hash: bytes,
+    join_ids: Sequence[str],
+    claimed_order: Sequence[str],
+    early_count: int | None = None,
 ) -> Verdict:
     """Whether a draw record holds: the seed is the one whose hash was published, the order
-    lists exactly the join ids, and it is the order the seed gives them."""
+    lists exactly the join ids (as many as the record's count of early joiners), and it is
+    the order the seed gives them."""
     problems: list[str] = []
+    if early_count is not None and len(claimed_order) != early_count:
+        problems.append(
+            f"the order lists {len(claimed_order)} ids but the draw counted {early_count}"
+        )
     if seed_hash(seed) != published_hash:
         problems.append("the seed's SHA-256 is not the published hash")
     if sorted(join_ids) != sorted(claimed_order):
@@ -68,9 +80,20 @@ def verify(
 
 # -- SQL ---------------------------------------------------------------------------------------
 
-# The draw's guard, taken first in its transaction: the on-sale row FOR UPDATE waits for every
-# early join still in flight (each holds it FOR SHARE), so the ranking below sees them all and
-# no join can add an early entry after it. NULL when drawn already or not open yet.
+# One draw at a time per on-sale, across every process and host (a transaction lock): the
+# lazy draw tries it and, when another holds it, answers "waiting for the draw" at once
+# instead of queueing a pooled connection behind it; `ticketbook queue draw` waits for it.
+TRY_DRAW_LOCK_SQL = (
+    f"SELECT pg_try_advisory_xact_lock({int(LockSpace.QUEUE_DRAW)}, hashtext($1::uuid::text))"
+)
+DRAW_LOCK_SQL = (
+    f"SELECT pg_advisory_xact_lock({int(LockSpace.QUEUE_DRAW)}, hashtext($1::uuid::text))"
+)
+
+# The draw's guard, taken under that lock: the on-sale row FOR UPDATE waits for every
+# early join still in flight (each holds it FOR SHARE, or FOR NO KEY UPDATE on the late path),
+# so the ranking below sees them all and no join can add an early entry after it. NULL when
+# drawn already or not open yet.
 LOCK_FOR_DRAW_SQL = """
 SELECT seed FROM onsales
  WHERE concert_id = $1 AND drawn_at IS NULL AND opens_at <= now()
@@ -92,17 +115,18 @@ UPDATE queue_entries q SET position = r.position
  WHERE q.concert_id = $1 AND q.user_id = r.user_id
 """
 
-# The draw is recorded with the frontier's base (nobody admitted yet, from now on).
+# The draw is recorded with the frontier's base (nobody admitted yet, from now on) and the
+# public record's snapshot: the early joiners' ids by position, fixed from now on (a guest's
+# entry that goes later with its guest doesn't change it). early_count = its length.
 MARK_DRAWN_SQL = """
+WITH drawn AS (
+    SELECT coalesce(array_agg(join_id ORDER BY position), '{}') AS ids
+      FROM queue_entries WHERE concert_id = $1 AND early
+)
 UPDATE onsales
-   SET drawn_at = now(), early_count = $2, next_position = $2 + 1,
+   SET drawn_at = now(), early_count = cardinality(drawn.ids), draw_order = drawn.ids,
+       next_position = cardinality(drawn.ids) + 1,
        rate_base_at = now(), rate_base_count = 0, updated_at = now()
+  FROM drawn
  WHERE concert_id = $1
-"""
-
-# The record: early joiners' ids by position (the order) with the seed and its hash.
-RECORD_SQL = """
-SELECT join_id FROM queue_entries
- WHERE concert_id = $1 AND early AND position IS NOT NULL
- ORDER BY position
 """

@@ -15,17 +15,16 @@ EARLY_COUNT_SQL = "SELECT count(*) FROM queue_entries WHERE concert_id = $1 AND 
 
 CONCERT_SQL = "SELECT id, organizer_id FROM concerts WHERE id = $1"
 
-# Set (or change) an on-sale. Before the draw every call draws a new seed; after it the seed,
-# the opening time and the draw stay, and a new rate re-bases the frontier at the point it
-# reached, so nobody already let in is taken back and nobody jumps ahead.
+# Set (or change) an on-sale. The seed is drawn once, when the on-sale is first set, and never
+# changes (nor its published hash); the service refuses moving opens_at once it has passed.
+# After the draw the opening time and the draw stay, and a new rate re-bases the frontier at
+# the point it reached, so nobody already let in is taken back and nobody jumps ahead.
 UPSERT_ONSALE_SQL = f"""
 INSERT INTO onsales AS o (concert_id, opens_at, protected, rate_per_minute, admission_window_s,
                           seed, seed_hash)
 VALUES ($1, $2, $3, $4, $5, $6, sha256($6))
 ON CONFLICT (concert_id) DO UPDATE SET
     opens_at = CASE WHEN o.drawn_at IS NULL THEN EXCLUDED.opens_at ELSE o.opens_at END,
-    seed = CASE WHEN o.drawn_at IS NULL THEN EXCLUDED.seed ELSE o.seed END,
-    seed_hash = CASE WHEN o.drawn_at IS NULL THEN EXCLUDED.seed_hash ELSE o.seed_hash END,
     protected = EXCLUDED.protected,
     admission_window_s = EXCLUDED.admission_window_s,
     rate_per_minute = EXCLUDED.rate_per_minute,
@@ -62,7 +61,9 @@ RETURNING concert_id, user_id, join_id, joined_at, early, position, admitted_at
 """
 
 # Late joiners serialize on the on-sale row (its lock first, then "have I a place already?").
-LATE_LOCK_SQL = "SELECT next_position FROM onsales WHERE concert_id = $1 FOR NO KEY UPDATE"
+# Under that lock drawn_at is the truth: not drawn yet (a draw still to run, or in flight in
+# another process), the join is an early one; the draw's FOR UPDATE waits for this lock.
+LATE_LOCK_SQL = "SELECT drawn_at FROM onsales WHERE concert_id = $1 FOR NO KEY UPDATE"
 
 # The next position, in arrival order. An idle queue (the frontier ran past the last place)
 # re-bases the frontier at this newcomer, let in at once; without it, credit saved while the
@@ -95,7 +96,13 @@ RETURNING admitted_at
 
 # Every protected on-sale's tiers: what the booking gate keeps in memory (refreshed each second).
 PROTECTED_TIERS_SQL = """
-SELECT t.id AS tier_id, o.concert_id, o.opens_at
+SELECT t.id AS tier_id, o.concert_id, o.opens_at, now() AS db_now
   FROM onsales o JOIN ticket_tiers t ON t.concert_id = o.concert_id
  WHERE o.protected
+"""
+
+# The published record, a snapshot taken at the draw (entries that go later don't change it).
+RECORD_SQL = """
+SELECT concert_id, opens_at, seed, seed_hash, drawn_at, early_count, draw_order
+  FROM onsales WHERE concert_id = $1
 """

@@ -20,6 +20,7 @@ second, so a concert protected (or released) takes effect within a second everyw
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
 import uuid
@@ -29,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import orjson
 
 from ticketbook.auth.identity import Identity
 from ticketbook.auth.tokens import TokenSigner
@@ -48,6 +50,31 @@ JOIN_ATTEMPTS = 5
 class _Cached:
     at: float
     row: asyncpg.Record | None
+    # The database's clock minus this host's, when the row was read: what decides (the
+    # frontier, the draw's opening, the gate) runs on the database's time.
+    skew: timedelta
+
+
+def _skew(db_now: datetime) -> timedelta:
+    return db_now - datetime.now(UTC)
+
+
+def reach_time(row: Any, position: int) -> datetime:
+    """When the frontier reached (or will reach) ``position``: positions up to the last
+    re-base count from it (``rate_base_at``), later ones at the rate from there."""
+    steps = position - row["rate_base_count"]
+    base: datetime = row["rate_base_at"]
+    if steps <= 0:
+        return base
+    return base + timedelta(seconds=steps * 60 / row["rate_per_minute"])
+
+
+def admission_expiry(row: Any, position: int, admitted_at: datetime) -> datetime:
+    """An admission lasts the window from when the visitor's turn came (or, if earlier, from
+    when they were first found admitted), to the whole second the token carries."""
+    start = min(reach_time(row, position), admitted_at)
+    expires = start + timedelta(seconds=row["admission_window_s"])
+    return datetime.fromtimestamp(math.floor(expires.timestamp()), UTC)
 
 
 def admitted_through(row: Any, now: datetime) -> int:
@@ -61,11 +88,9 @@ def admitted_through(row: Any, now: datetime) -> int:
 
 def seconds_until(row: Any, position: int, now: datetime) -> int:
     """When the frontier reaches ``position`` (0 when it has)."""
-    steps = position - row["rate_base_count"]
-    if steps <= 0 or row["rate_base_at"] is None:
+    if row["rate_base_at"] is None or position <= row["rate_base_count"]:
         return 0
-    reached = row["rate_base_at"] + timedelta(seconds=steps * 60 / row["rate_per_minute"])
-    return max(0, math.ceil((reached - now).total_seconds()))
+    return max(0, math.ceil((reach_time(row, position) - now).total_seconds()))
 
 
 def _onsale(row: asyncpg.Record, early_joiners: int | None = None) -> OnSale:
@@ -109,8 +134,12 @@ class WaitingRoom:
         self._onsales: dict[uuid.UUID, _Cached] = {}
         self._protected: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
         self._protected_at = -math.inf
+        self._protected_skew = timedelta(0)
         self._protected_lock = asyncio.Lock()
-        self._records: dict[uuid.UUID, DrawRecord] = {}
+        # Drawn records, immutable snapshots: the record and its JSON answer's bytes and ETag.
+        self._records: dict[uuid.UUID, tuple[DrawRecord, bytes, str]] = {}
+        # The draw in flight in this process, per concert: nobody else here starts one.
+        self._drawing: dict[uuid.UUID, asyncio.Task[bool]] = {}
 
     def forget_cached(self) -> None:
         """Drop what this process remembers (tests that change rows by hand call it)."""
@@ -131,8 +160,10 @@ class WaitingRoom:
         by: Identity | None,
     ) -> OnSale:
         """Set or change the concert's on-sale (its organizer; ``by=None``: the operator).
-        Before the draw each call draws a new secret seed (and so a new published hash);
-        after it, changing the opening time is refused."""
+        The secret seed is drawn when the on-sale is first set and never changes (nor its
+        published hash): a change of rate, window or opening keeps it. Moving the opening
+        is refused once it has passed (or drawn), and moving it to now or earlier once anyone
+        has joined."""
         if opens_at.tzinfo is None:
             raise ValueError("opens_at must be timezone-aware")
         if rate_per_minute < 1:
@@ -144,12 +175,17 @@ class WaitingRoom:
             if by is not None and concert["organizer_id"] != by.user_id:
                 raise Forbidden("Only the concert's organizer can set its on-sale")
             current = await conn.fetchrow(queries.ONSALE_SQL + " FOR UPDATE", concert_id)
-            if (
-                current is not None
-                and current["drawn_at"] is not None
-                and current["opens_at"] != opens_at
-            ):
-                raise Conflict("The draw has happened: the on-sale time can no longer change")
+            if current is not None and current["opens_at"] != opens_at:
+                if current["drawn_at"] is not None:
+                    raise Conflict("The draw has happened: the on-sale time can no longer change")
+                if current["opens_at"] <= current["db_now"]:
+                    raise Conflict("The on-sale has opened: its time can no longer change")
+                if opens_at <= current["db_now"] and await conn.fetchval(
+                    queries.EARLY_COUNT_SQL, concert_id
+                ):
+                    raise Conflict(
+                        "People have joined the queue: the on-sale can't be moved to the past"
+                    )
             row = await conn.fetchrow(
                 queries.UPSERT_ONSALE_SQL,
                 concert_id,
@@ -174,35 +210,75 @@ class WaitingRoom:
 
     # -- the on-sale row, cached ----------------------------------------------------------------
 
-    async def _row(self, concert_id: uuid.UUID, *, fresh: bool = False) -> asyncpg.Record | None:
+    async def _cached(self, concert_id: uuid.UUID, *, fresh: bool = False) -> _Cached:
         cached = self._onsales.get(concert_id)
         now = time.monotonic()
         if not fresh and cached is not None and now - cached.at < self._ttl:
-            return cached.row
+            return cached
         row = await self._db.fetchrow(queries.ONSALE_SQL, concert_id)
         if len(self._onsales) > 10_000:
             self._onsales.clear()
-        self._onsales[concert_id] = _Cached(now, row)
-        return row
+        skew = _skew(row["db_now"]) if row is not None else timedelta(0)
+        cached = self._onsales[concert_id] = _Cached(now, row, skew)
+        return cached
+
+    async def _row(self, concert_id: uuid.UUID, *, fresh: bool = False) -> asyncpg.Record | None:
+        return (await self._cached(concert_id, fresh=fresh)).row
+
+    async def _drawn(self, concert_id: uuid.UUID) -> tuple[asyncpg.Record | None, datetime]:
+        """The on-sale and the database's time now, drawn first if it is open and wasn't yet
+        (the lazy draw). When a draw is already running (here or elsewhere) it is not waited
+        for: the row comes back undrawn, and its callers answer "waiting for the draw"."""
+        cached = await self._cached(concert_id)
+        row = cached.row
+        now = self._clock() + cached.skew
+        if row is not None and row["drawn_at"] is None and now >= row["opens_at"]:
+            if concert_id in self._drawing:
+                return row, now
+            if await self._draw(concert_id):
+                cached = await self._cached(concert_id, fresh=True)
+                row, now = cached.row, self._clock() + cached.skew
+        return row, now
 
     async def _drawn_row(self, concert_id: uuid.UUID) -> asyncpg.Record | None:
-        """The on-sale, drawn first if it is open and wasn't yet (the lazy draw)."""
-        row = await self._row(concert_id)
-        if row is not None and row["drawn_at"] is None and self._clock() >= row["opens_at"]:
-            await self._draw(concert_id)
-            row = await self._row(concert_id, fresh=True)
-        return row
+        return (await self._drawn(concert_id))[0]
 
     # -- the draw -------------------------------------------------------------------------------
 
-    async def _draw(self, concert_id: uuid.UUID) -> bool:
-        """Draw once, across every process: False when it was drawn (or isn't open) already."""
+    async def _draw(self, concert_id: uuid.UUID, *, wait: bool = False) -> bool:
+        """Draw once, across every process. One draw in flight per concert in this process
+        (the others here await it with ``wait``, or don't wait); across processes a
+        transaction lock, tried (``wait=False``: False at once when another draw holds it)
+        or waited for. False when it wasn't drawn by this call (drawn already, not open, or
+        another draw is running and ``wait`` is false)."""
+        task = self._drawing.get(concert_id)
+        if task is not None:
+            if not wait:
+                return False
+            await asyncio.shield(task)
+            return False
+        task = asyncio.ensure_future(self._draw_once(concert_id, wait=wait))
+        self._drawing[concert_id] = task
+
+        def finished(_: asyncio.Task[bool]) -> None:
+            if self._drawing.get(concert_id) is task:
+                del self._drawing[concert_id]
+
+        task.add_done_callback(finished)
+        # Shielded: a caller that goes away (a closed SSE stream) doesn't cancel the draw.
+        return await asyncio.shield(task)
+
+    async def _draw_once(self, concert_id: uuid.UUID, *, wait: bool) -> bool:
         async with self._db.connection() as conn, conn.transaction():
+            if wait:
+                await conn.execute(drawing.DRAW_LOCK_SQL, concert_id)
+            elif not await conn.fetchval(drawing.TRY_DRAW_LOCK_SQL, concert_id):
+                return False
             seed = await conn.fetchval(drawing.LOCK_FOR_DRAW_SQL, concert_id)
             if seed is None:
                 return False
-            status = await conn.execute(drawing.ASSIGN_POSITIONS_SQL, concert_id, seed)
-            await conn.execute(drawing.MARK_DRAWN_SQL, concert_id, int(status.split()[-1]))
+            await conn.execute(drawing.ASSIGN_POSITIONS_SQL, concert_id, seed)
+            await conn.execute(drawing.MARK_DRAWN_SQL, concert_id)
         self._onsales.pop(concert_id, None)
         return True
 
@@ -215,12 +291,22 @@ class WaitingRoom:
         if row["drawn_at"] is None:
             if row["db_now"] < row["opens_at"]:
                 raise Conflict("The on-sale has not opened yet: the draw happens at opensAt")
-            await self._draw(concert_id)
+            await self._draw(concert_id, wait=True)
         return await self.draw_record(concert_id)
 
     async def draw_record(self, concert_id: uuid.UUID) -> DrawRecord:
         """The published record: before the draw only the seed's hash and the opening time;
-        after it the seed, the early joiners' ids (sorted) and their order. No account ids."""
+        after it the seed, the early joiners' ids (sorted) and their order, as the draw
+        recorded them (a snapshot: entries that go later don't change it). No account ids."""
+        return (await self._record(concert_id))[0]
+
+    async def draw_record_json(self, concert_id: uuid.UUID) -> tuple[bytes, str, bool]:
+        """The record as the API's JSON answer (``{success, data}``), encoded once per drawn
+        record and process, with its ETag, and whether it is final (drawn)."""
+        record, body, etag = await self._record(concert_id)
+        return body, etag, record.drawn
+
+    async def _record(self, concert_id: uuid.UUID) -> tuple[DrawRecord, bytes, str]:
         kept = self._records.get(concert_id)
         if kept is not None:
             return kept
@@ -232,8 +318,11 @@ class WaitingRoom:
             "opens_at": row["opens_at"],
             "seed_hash": bytes(row["seed_hash"]).hex(),
         }
-        if row["drawn_at"] is None:
-            return DrawRecord(
+        snapshot = (
+            await self._db.fetchrow(queries.RECORD_SQL, concert_id) if row["drawn_at"] else None
+        )
+        if snapshot is None or snapshot["drawn_at"] is None:
+            record = DrawRecord(
                 **base,
                 drawn=False,
                 seed=None,
@@ -242,21 +331,23 @@ class WaitingRoom:
                 join_ids=[],
                 order=[],
             )
-        ordered = [r["join_id"] for r in await self._db.fetch(drawing.RECORD_SQL, concert_id)]
+            return (record, *_encoded(record))
+        ordered = list(snapshot["draw_order"])
         record = DrawRecord(
             **base,
             drawn=True,
-            seed=bytes(row["seed"]).hex(),
-            drawn_at=row["drawn_at"],
-            early_count=row["early_count"],
+            seed=bytes(snapshot["seed"]).hex(),
+            drawn_at=snapshot["drawn_at"],
+            early_count=snapshot["early_count"],
             join_ids=sorted(ordered),
             order=ordered,
         )
-        # Drawn records never change (but for a guest's place gone with the guest): keep it.
+        kept = (record, *_encoded(record))
+        # A drawn record never changes: keep it (and its bytes) for good.
         if len(self._records) > 100:
             self._records.clear()
-        self._records[concert_id] = record
-        return record
+        self._records[concert_id] = kept
+        return kept
 
     # -- the visitor's side ---------------------------------------------------------------------
 
@@ -290,13 +381,22 @@ class WaitingRoom:
                 # clash (None: try again with another).
                 return entry or await conn.fetchrow(queries.ENTRY_SQL, concert_id, user_id)
         if guard["drawn_at"] is None:
-            await self._draw(concert_id)
+            # Wait for the draw (in this process without holding a connection); a draw running
+            # elsewhere holds the on-sale row, which the lock below waits for.
+            await self._draw(concert_id, wait=True)
         try:
             async with self._db.connection() as conn, conn.transaction():
-                await conn.fetchval(queries.LATE_LOCK_SQL, concert_id)
+                drawn_at = await conn.fetchval(queries.LATE_LOCK_SQL, concert_id)
                 entry = await conn.fetchrow(queries.ENTRY_SQL, concert_id, user_id)
                 if entry is not None:
                     return entry
+                if drawn_at is None:
+                    # Not drawn after all (not open on the database's clock yet): an early
+                    # place, which the draw (waiting for this lock) will include.
+                    entry = await conn.fetchrow(
+                        queries.EARLY_JOIN_SQL, concert_id, user_id, join_id
+                    )
+                    return entry or await conn.fetchrow(queries.ENTRY_SQL, concert_id, user_id)
                 entry = await conn.fetchrow(queries.LATE_JOIN_SQL, concert_id, user_id, join_id)
         except asyncpg.UniqueViolationError:
             return None
@@ -306,7 +406,7 @@ class WaitingRoom:
     async def status(self, concert_id: uuid.UUID, user_id: uuid.UUID) -> QueueStatus:
         """Where this identity stands; admitted once the frontier reaches its place, with
         an admission token (the first such call starts the admission window)."""
-        row = await self._drawn_row(concert_id)
+        row, now = await self._drawn(concert_id)
         empty: dict[str, Any] = {
             "concert_id": concert_id,
             "opens_at": None,
@@ -324,7 +424,6 @@ class WaitingRoom:
         }
         if row is None or not row["protected"]:
             return QueueStatus(state="not_protected", **empty)
-        now = self._clock()
         drawn = row["drawn_at"] is not None
         through = admitted_through(row, now) if drawn else None
         public = {
@@ -360,7 +459,7 @@ class WaitingRoom:
             if admitted_at is None:  # a concurrent poll wrote it first
                 again = await self._db.fetchrow(queries.ENTRY_SQL, concert_id, user_id)
                 admitted_at = again["admitted_at"] if again is not None else now
-        expires_at = admitted_at + timedelta(seconds=row["admission_window_s"])
+        expires_at = admission_expiry(row, position, admitted_at)
         token = (
             tokens.issue(self._signer, concert_id, user_id, expires_at)
             if now < expires_at
@@ -386,6 +485,8 @@ class WaitingRoom:
             if time.monotonic() - self._protected_at >= self._ttl:
                 rows = await self._db.fetch(queries.PROTECTED_TIERS_SQL)
                 self._protected = {r["tier_id"]: (r["concert_id"], r["opens_at"]) for r in rows}
+                if rows:
+                    self._protected_skew = _skew(rows[0]["db_now"])
                 self._protected_at = time.monotonic()
         return self._protected
 
@@ -399,7 +500,7 @@ class WaitingRoom:
         if found is None:
             return
         concert_id, opens_at = found
-        now = self._clock()
+        now = self._clock() + self._protected_skew
         if now < opens_at:
             raise QueueRequired(
                 "This concert goes on sale at "
@@ -417,3 +518,11 @@ class WaitingRoom:
             raise QueueRequired("That admission belongs to someone else")
         if now >= admission.expires_at:
             raise QueueRequired("Your admission has expired; the place is not given back")
+
+
+def _encoded(record: DrawRecord) -> tuple[bytes, str]:
+    body = orjson.dumps(
+        {"success": True, "data": record.model_dump(mode="json", by_alias=True)},
+        option=orjson.OPT_UTC_Z,
+    )
+    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'

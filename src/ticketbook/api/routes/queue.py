@@ -4,9 +4,9 @@ and poll their place, and anyone reads the draw's record. The rules are the wait
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 from starlette.responses import Response
 
 from ticketbook.api.deps import CurrentIdentity, CurrentOrganizer, require_json
@@ -26,6 +26,8 @@ router = APIRouter(tags=["queue"])
 
 # A place and its admission token are the caller's own: never in a shared cache.
 NO_STORE = {"Cache-Control": "no-store"}
+# A drawn record is final (a snapshot taken at the draw): shared caches may keep it.
+FINAL = "public, max-age=300"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody},
@@ -41,7 +43,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     responses={
         **_ERRORS,
         403: {"model": ErrorBody, "description": "Not an organizer, or not this concert's"},
-        409: {"model": ErrorBody, "description": "Drawn already: opensAt can't change"},
+        409: {
+            "model": ErrorBody,
+            "description": "opensAt can't change: opened, drawn, or moved to the past after joins",
+        },
         415: {"model": ErrorBody},
     },
 )
@@ -49,8 +54,9 @@ async def set_onsale(
     concert_id: str, body: OnSaleRequest, caller: CurrentOrganizer, services: Services
 ) -> ItemEnvelope[OnSale]:
     """Set the concert's on-sale: when it opens, whether its waiting room protects it, the
-    rate visitors are let in at and how long an admission lasts. Until the draw every call
-    draws a new secret seed (its SHA-256 is published at once)."""
+    rate visitors are let in at and how long an admission lasts. The secret seed is drawn
+    when the on-sale is first set and never changes (its SHA-256 is published at once);
+    opensAt can't move once it has passed, nor into the past once anyone has joined."""
     onsale = await services.queue.set_onsale(
         parse_id(concert_id, "Concert"),
         opens_at=body.opens_at,
@@ -87,11 +93,22 @@ async def queue_status(concert_id: str, caller: CurrentIdentity, services: Servi
 @router.get(
     "/concerts/{concert_id}/queue/draw",
     response_model=ItemEnvelope[DrawRecord],
-    responses={404: {"model": ErrorBody}},
+    responses={
+        304: {"description": "Not modified (If-None-Match named its ETag)"},
+        404: {"model": ErrorBody},
+    },
 )
-async def draw_record(concert_id: str, services: Services) -> ItemEnvelope[DrawRecord]:
+async def draw_record(
+    concert_id: str,
+    services: Services,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
     """The draw's public record: before the draw the seed's SHA-256 and the opening time;
     after it the seed, the early joiners' anonymised ids (sorted) and their order, enough to
-    recompute it (docs/queue.md)."""
-    record = await services.queue.draw_record(parse_id(concert_id, "Concert"))
-    return ItemEnvelope(data=record)
+    recompute it (docs/queue.md). A drawn record is a snapshot taken at the draw and never
+    changes: it is served with an ETag and may be cached for 5 minutes."""
+    body, etag, final = await services.queue.draw_record_json(parse_id(concert_id, "Concert"))
+    headers = {"ETag": etag, "Cache-Control": FINAL if final else "no-cache"}
+    if etag in (tag.strip() for tag in (if_none_match or "").split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -1,8 +1,9 @@
 """onsales and queue_entries: a concert's on-sale, its waiting room and the random draw
 
 `onsales` keeps each protected on-sale's opening time, admission rate and window, the draw's
-secret seed (with its SHA-256, public from the start) and, once drawn, the count of early
-joiners and the admission frontier's base. `queue_entries` holds one place per identity and
+secret seed (drawn once when the on-sale is set, with its SHA-256, public from the start)
+and, once drawn, the count of early joiners, their join ids in drawn order (the public record's
+snapshot) and the admission frontier's base. `queue_entries` holds one place per identity and
 concert (the primary key), with the fan's anonymised join id and the position the draw (or a
 later arrival's join) gave it. docs/queue.md.
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -38,6 +40,7 @@ def upgrade() -> None:
         sa.Column("seed_hash", sa.LargeBinary(), nullable=False),
         sa.Column("drawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("early_count", sa.Integer(), nullable=True),
+        sa.Column("draw_order", postgresql.ARRAY(sa.Text()), nullable=True),
         sa.Column("next_position", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column("rate_base_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("rate_base_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
@@ -60,6 +63,11 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "admission_window_s BETWEEN 60 AND 86400", name=op.f("ck_onsales_window_range")
+        ),
+        sa.CheckConstraint(
+            "(drawn_at IS NULL) = (draw_order IS NULL) AND "
+            "(draw_order IS NULL OR cardinality(draw_order) = early_count)",
+            name=op.f("ck_onsales_order_recorded"),
         ),
         sa.CheckConstraint(
             "early_count IS NULL OR early_count >= 0", name=op.f("ck_onsales_early_not_negative")
