@@ -69,8 +69,11 @@ def test_bench_runs_every_scenario_with_a_clean_inventory(admin_url: str, tmp_pa
         assert r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
         assert sum(r["statuses"].values()) == r["requests"]
         assert not set(r["statuses"]) - {"200", "402", "409"}, r["statuses"]
-        # CPU per request, from /proc: PostgreSQL always, the app's processes when HTTP ran.
-        assert r["pg_cpu_ms_per_request"] > 0, r
+        # CPU per request, from /proc: PostgreSQL always, the app's processes when HTTP ran
+        # (A cached answer, such as the seat states', may cost PostgreSQL next to nothing.)
+        assert r["pg_cpu_ms_per_request"] >= 0, r
+        if "inventory" in r:
+            assert r["pg_cpu_ms_per_request"] > 0, r
         if r["scenario"].startswith("raw-sql"):
             assert r["app_cpu_ms_per_request"] is None
         else:

@@ -564,14 +564,14 @@ async def _onsale_round(
             options.duration_s,
         )
         _emit(polls.summary(queued=visitors), results)
-        # The on-sale opens now, and the draw places the whole crowd.
-        await room.set_onsale(
-            concert_id,
-            opens_at=datetime.now(UTC) - timedelta(seconds=1),
-            protected=True,
-            rate_per_minute=ADMIT_PER_MINUTE,
-            by=None,
-        )
+        # The clock reaches the opening (an on-sale with joiners can't be moved earlier
+        # through the service): the draw places the whole crowd.
+        async with pool.acquire() as db:
+            await db.execute(
+                "UPDATE onsales SET opens_at = now() - interval '1 second' WHERE concert_id = $1",
+                concert_id,
+            )
+        room.forget_cached()
         started = time.perf_counter()
         await room.draw(concert_id)
         draw_s = time.perf_counter() - started

@@ -81,7 +81,9 @@ async def join_queue(concert_id: str, caller: CurrentIdentity, services: Service
     return json_response(200, {"success": True, "data": place.model_dump(mode="json")}, NO_STORE)
 
 
-@router.get("/concerts/{concert_id}/queue", response_model=ItemEnvelope[QueueStatus])
+@router.get(
+    "/concerts/{concert_id}/queue", response_model=ItemEnvelope[QueueStatus], responses=_ERRORS
+)
 async def queue_status(concert_id: str, caller: CurrentIdentity, services: Services) -> Response:
     """Where the caller stands: position, people ahead, the frontier, an estimated wait, the
     draw's hash (its seed after the draw), and once admitted the admission token to send as
