@@ -125,10 +125,14 @@ async def create_pool_when_reachable(
 T = TypeVar("T")
 
 
-async def retry_deadlocked(attempt: Callable[[], Awaitable[T]], retries: int = 2) -> T:
+async def retry_deadlocked(
+    attempt: Callable[[], Awaitable[T]], retries: int = 2, pause_s: float = 0.05
+) -> T:
     """``attempt()``, again up to ``retries`` times when PostgreSQL aborted it to break a
     deadlock (SQLSTATE 40P01). Only for a statement or transaction that changed nothing when
-    aborted and decides afresh when run again (a conditional UPDATE, say)."""
+    aborted and decides afresh when run again (a conditional UPDATE, say). It waits
+    ``pause_s`` first: run again at once, it can take the contested row before the
+    transaction it gave way to does, and deadlock with it a second time."""
     for tries_left in range(retries, -1, -1):
         try:
             return await attempt()
@@ -136,6 +140,7 @@ async def retry_deadlocked(attempt: Callable[[], Awaitable[T]], retries: int = 2
             if not tries_left:
                 raise
             log.warning("a statement was chosen to break a deadlock; running it again")
+            await asyncio.sleep(pause_s)
     raise AssertionError("unreachable")
 
 
