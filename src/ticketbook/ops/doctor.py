@@ -150,35 +150,27 @@ async def _check_seats(conn: asyncpg.Connection, report: Report) -> None:
         )
 
 
+# Each check counts what breaks it: (its SQL, what the count is of).
+TICKET_CHECKS = (
+    (TICKETS_MISSING_SQL, "confirmed bookings don't have one live ticket per admission"),
+    (TICKETS_UNREVOKED_SQL, "bookings that aren't confirmed still have live tickets"),
+    (TICKETS_ELSEWHERE_SQL, "tickets name another concert or tier than their booking"),
+    (CHECKINS_ELSEWHERE_SQL, "check-ins are of a ticket of another concert or admission"),
+    (CHECKIN_SCAN_MISMATCH_SQL, "check-ins and ADMIT scans don't match one to one"),
+    (QUEUE_UNPLACED_SQL, "waiting-room places missed by the draw or past the queue"),
+)
+
+
 async def _check_tickets(conn: asyncpg.Connection, report: Report) -> None:
     """One live ticket per admission of a confirmed booking and none for any other, check-ins
     of the concert their ticket is for, each with the scan that made it, and the triggers that
     issue and revoke tickets in place."""
     broken = 0
-    missing = await conn.fetchval(TICKETS_MISSING_SQL)
-    if missing:
-        broken += 1
-        report.violation(f"{missing} confirmed bookings don't have one live ticket per admission")
-    unrevoked = await conn.fetchval(TICKETS_UNREVOKED_SQL)
-    if unrevoked:
-        broken += 1
-        report.violation(f"{unrevoked} bookings that aren't confirmed still have live tickets")
-    elsewhere = await conn.fetchval(TICKETS_ELSEWHERE_SQL)
-    if elsewhere:
-        broken += 1
-        report.violation(f"{elsewhere} tickets name another concert or tier than their booking")
-    misplaced = await conn.fetchval(CHECKINS_ELSEWHERE_SQL)
-    if misplaced:
-        broken += 1
-        report.violation(f"{misplaced} check-ins are of a ticket of another concert or admission")
-    unmatched = await conn.fetchval(CHECKIN_SCAN_MISMATCH_SQL)
-    if unmatched:
-        broken += 1
-        report.violation(f"{unmatched} check-ins and ADMIT scans don't match one to one")
-    unplaced = await conn.fetchval(QUEUE_UNPLACED_SQL)
-    if unplaced:
-        broken += 1
-        report.violation(f"{unplaced} waiting-room places missed by the draw or past the queue")
+    for count_sql, what in TICKET_CHECKS:
+        count = await conn.fetchval(count_sql)
+        if count:
+            broken += 1
+            report.violation(f"{count} {what}")
     enabled = {r["tgname"] for r in await conn.fetch(ENABLED_TRIGGERS_SQL, list(TICKET_TRIGGERS))}
     gone = [t for t in TICKET_TRIGGERS if t not in enabled]
     if gone:
