@@ -28,6 +28,7 @@ from ticketbook.payments.simulated import SimulatedGateway
 from ticketbook.queue.service import WaitingRoom
 from ticketbook.ratelimit.limiter import RateLimiter
 from ticketbook.ratelimit.pruning import run_pruner
+from ticketbook.seating import service as seating
 from ticketbook.settings import Settings
 from ticketbook.tickets.keys import TicketKeys
 from ticketbook.tickets.service import Tickets
@@ -131,6 +132,7 @@ async def open_services(
             # the requests waiting for held tickets when another process releases some.
             live = await start_live_hub(dsn, settings)
             live.add_listener(engine.releases.on_counts)
+            live.add_listener(seating.forget_states)
             stack.push_async_callback(live.stop)
             for job in (
                 run_reaper(

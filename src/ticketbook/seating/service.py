@@ -9,9 +9,11 @@ was ever made for those seats: a seat that was sold keeps its identity for good.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -319,11 +321,30 @@ async def seat_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
     if reading is None:
         reading = asyncio.ensure_future(_read_states(db, concert_id))
         _states_reads[concert_id] = reading
-        reading.add_done_callback(lambda _: _states_reads.pop(concert_id, None))
+        reading.add_done_callback(functools.partial(_read_done, concert_id))
     return await asyncio.shield(reading)
 
 
 _states_reads: dict[uuid.UUID, asyncio.Future[SeatStates]] = {}
+
+
+def _read_done(concert_id: uuid.UUID, reading: asyncio.Future[SeatStates]) -> None:
+    if _states_reads.get(concert_id) is not reading:
+        return  # forgotten while it ran: its answer may predate the change, so not kept
+    del _states_reads[concert_id]
+    if reading.cancelled() or reading.exception() is not None:
+        return
+    if len(_states_cache) > MAX_CACHED:
+        _states_cache.clear()
+    _states_cache[concert_id] = reading.result()
+
+
+def forget_states(changes: Mapping[tuple[str, str], int]) -> None:
+    """The live channel's listener: a concert whose counts changed is read afresh by the next
+    map that asks, not answered from a read that began before the change."""
+    for concert_id in {uuid.UUID(concert) for concert, _tier in changes}:
+        _states_cache.pop(concert_id, None)
+        _states_reads.pop(concert_id, None)
 
 
 async def _read_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
@@ -338,9 +359,6 @@ async def _read_states(db: Database, concert_id: uuid.UUID) -> SeatStates:
         row["layout_version"],
         time.monotonic(),
     )
-    if len(_states_cache) > MAX_CACHED:
-        _states_cache.clear()
-    _states_cache[concert_id] = states
     return states
 
 

@@ -506,6 +506,13 @@
   let onScreen = true;
   let stopped = false;
   let mode = "map";
+  // Seats this page has just booked (ordinal -> until when): sold on the map at once, and
+  // read again each second until the server's answer agrees. That answer may be a moment
+  // old (seating/service.py shares one read per concert and process), and one without held
+  // seats would otherwise wait the quiet interval before the next read.
+  const SOLD = SeatMap.STATE_NAMES.indexOf("sold");
+  const BOOKED_WAIT_MS = 10000;
+  const justBooked = new Map();
 
   function worthReading() {
     return !stopped && mode === "map" && onScreen && document.visibilityState !== "hidden";
@@ -566,7 +573,12 @@
       planChanged();
       return;
     }
-    anyHeld = states.indexOf(1) >= 0;
+    const now = Date.now();
+    justBooked.forEach(function (until, ordinal) {
+      if (states[ordinal] === SOLD || until < now) justBooked.delete(ordinal);
+      else states[ordinal] = SOLD;
+    });
+    anyHeld = states.indexOf(1) >= 0 || justBooked.size > 0;
     if (svg) {
       SeatMap.applySeatStates(svg, states);
       keepOneTabStop();
@@ -607,8 +619,21 @@
 
   root.addEventListener("tb:booked", function (event) {
     const answer = event.detail || {};
-    if (event.target === panel && answer.outcome === "confirmed") clearSelection();
-    else render(); // app.js put the button's label back: show the selection's again
+    if (event.target === panel && answer.outcome === "confirmed") {
+      const until = Date.now() + BOOKED_WAIT_MS;
+      const states = new Uint8Array(COUNT).fill(255); // 255: leave the seat as it is
+      entries().forEach(function (entry) {
+        justBooked.set(entry.ordinal, until);
+        states[entry.ordinal] = SOLD;
+      });
+      clearSelection();
+      if (svg) {
+        SeatMap.applySeatStates(svg, states);
+        keepOneTabStop();
+      }
+    } else {
+      render(); // app.js put the button's label back: show the selection's again
+    }
     refresh(true);
   });
 
