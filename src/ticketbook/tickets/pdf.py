@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING
 
 from ticketbook.tickets import qr
 from ticketbook.tickets.service import TicketStatus, TicketView
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # Typographic characters the core fonts lack, as their plain counterparts.
 _PLAIN = str.maketrans(
@@ -50,6 +51,10 @@ def latin1(text: str) -> str:
 
 def tickets_pdf(tickets: Sequence[TicketView], *, title: str = "Tickets") -> bytes:
     """The PDF of these tickets, one a page (an empty booking gets one page saying so)."""
+    # Imported here: fpdf and its fontTools take a second to import, which every server
+    # process and command would otherwise pay at start for a page few open.
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_title(latin1(title))
     pdf.set_creator("TicketBook")
@@ -57,7 +62,7 @@ def tickets_pdf(tickets: Sequence[TicketView], *, title: str = "Tickets") -> byt
     if not tickets:
         pdf.add_page()
         pdf.set_font("Helvetica", "", 14)
-        pdf.cell(0, 10, "This booking has no tickets.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 10, "This booking has no tickets.", new_x="LMARGIN", new_y="NEXT")
     for ticket in tickets:
         _page(pdf, ticket)
     return bytes(pdf.output())
@@ -69,9 +74,7 @@ def _page(pdf: FPDF, ticket: TicketView) -> None:
 
     def line(text: str, size: float, style: str = "", height: float | None = None) -> None:
         pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(
-            width, height or size * 0.5, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        pdf.multi_cell(width, height or size * 0.5, latin1(text), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_text_color(90, 90, 90)
     # Not "of N": the PDF of one transferred ticket holds one page of a larger booking.
@@ -94,7 +97,7 @@ def _page(pdf: FPDF, ticket: TicketView) -> None:
         pdf.set_font("Helvetica", "B", 11)
         pdf.cell(24, 7, latin1(label))
         pdf.set_font("Helvetica", "", 11)
-        pdf.multi_cell(width - 24, 7, latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width - 24, 7, latin1(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     if ticket.code is None or ticket.status is TicketStatus.REVOKED:
         pdf.set_text_color(160, 0, 0)
@@ -105,7 +108,7 @@ def _page(pdf: FPDF, ticket: TicketView) -> None:
     if ticket.status is TicketStatus.USED:
         line("Checked in", 12, "B")
     pdf.set_font("Courier", "", 9)
-    pdf.multi_cell(width, 4.5, ticket.code, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(width, 4.5, ticket.code, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_text_color(90, 90, 90)
     line(
