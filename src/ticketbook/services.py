@@ -15,6 +15,7 @@ from ticketbook.auth.passwords import configure_hashing
 from ticketbook.auth.secrets import load_secret_key
 from ticketbook.auth.service import Accounts
 from ticketbook.auth.tokens import TokenSigner
+from ticketbook.background import cancel_and_wait
 from ticketbook.booking.reaper import run_reaper
 from ticketbook.booking.refunds import run_refunder
 from ticketbook.booking.service import BookingEngine
@@ -147,7 +148,7 @@ async def open_services(
                 # Confirmations and transfers, sent after the fact (never in a booking's path).
                 run_mailer(mailer, settings.mail.interval_s),
             ):
-                stack.push_async_callback(_cancel, _start(job))
+                stack.push_async_callback(cancel_and_wait, _start(job))
         yield AppServices(
             settings=settings,
             db=db,
@@ -168,9 +169,3 @@ async def open_services(
 
 def _start(job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
     return asyncio.create_task(job)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

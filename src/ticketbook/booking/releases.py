@@ -49,7 +49,8 @@ class TierReleases:
         waiters.append(future)
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(future, timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await future
         finally:
             if not future.done():
                 future.cancel()

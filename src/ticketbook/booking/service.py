@@ -351,10 +351,10 @@ class BookingEngine:
 
     async def _call_gateway(self, key: uuid.UUID, amount_cents: int, currency: str) -> ChargeResult:
         try:
-            return await asyncio.wait_for(
-                self.gateway.charge(key=key, amount_cents=amount_cents, currency=currency),
-                timeout=self.payment_timeout_s,
-            )
+            async with asyncio.timeout(self.payment_timeout_s):
+                return await self.gateway.charge(
+                    key=key, amount_cents=amount_cents, currency=currency
+                )
         except TimeoutError:
             return ChargeResult(ChargeOutcome.TIMEOUT, failure_reason="payment provider timed out")
         except Exception:

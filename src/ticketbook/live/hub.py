@@ -39,6 +39,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from ticketbook.background import cancel_and_wait
 from ticketbook.db.locks import JobLock
 from ticketbook.db.urls import asyncpg_dsn
 from ticketbook.observability.metrics import LIVE_CHANGES, LIVE_LISTENING, LIVE_PUBLISHING
@@ -92,7 +93,8 @@ class Subscription:
         None once the subscription is closed."""
         if not self.closed and not self._pending:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._wakeup.wait()
         self._wakeup.clear()
         if self.closed:
             return None
@@ -206,7 +208,8 @@ class AvailabilityHub:
         Unlike a subscription, nothing else wakes it: one wakeup per stream, at shutdown."""
         if not self.shutting_down.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.shutting_down.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self.shutting_down.wait()
         return self.shutting_down.is_set()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -221,9 +224,7 @@ class AvailabilityHub:
             self._restore_signals()
             self._restore_signals = None
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     def close_streams_on_exit_signals(self) -> None:
@@ -323,7 +324,8 @@ class AvailabilityHub:
                 await conn.fetchval("SELECT 1", timeout=QUERY_TIMEOUT_S)  # keepalive
                 wait = CLAIM_INTERVAL_S
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await lost.wait()
 
     async def _publish(self, conn: asyncpg.Connection, previous: Counts | None) -> Counts:
         rows = await conn.fetch(UPCOMING_TIERS_SQL, timeout=QUERY_TIMEOUT_S)
@@ -354,7 +356,8 @@ class AvailabilityHub:
 
 async def _close(conn: asyncpg.Connection) -> None:
     try:
-        await asyncio.wait_for(conn.close(), 2.0)
+        async with asyncio.timeout(2.0):
+            await conn.close()
     except Exception:
         conn.terminate()
 

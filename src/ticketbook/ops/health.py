@@ -26,7 +26,8 @@ class DatabaseState:
 async def database_answers(db: Database, timeout_s: float) -> bool:
     """True when the database answers a trivial query within ``timeout_s``."""
     try:
-        await asyncio.wait_for(db.fetchval(queries.PING_SQL), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await db.fetchval(queries.PING_SQL)
     except Exception:
         return False
     return True
@@ -36,7 +37,8 @@ async def database_state(db: Database, timeout_s: float) -> DatabaseState:
     """Whether the database answers within ``timeout_s``, and at which schema revision."""
     expected = head_revision()
     try:
-        revision = await asyncio.wait_for(db.fetchval(queries.SCHEMA_REVISION_SQL), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            revision = await db.fetchval(queries.SCHEMA_REVISION_SQL)
     except Exception:
         return DatabaseState(reachable=False, revision=None, expected_revision=expected)
     return DatabaseState(reachable=True, revision=revision, expected_revision=expected)
