@@ -620,29 +620,33 @@ def sale_services(
     return open_services(app_settings(tmp_path), database_url=db_url, run_background_jobs=False)
 
 
-def test_the_draw_of_100000_joiners_is_timed_and_its_record_recomputes(
-    db_url: str, tmp_path: Path
-) -> None:
+# The bench's on-sale round times the draw of 100,000 (docs/performance.md); here a draw
+# big enough to run its statement over real numbers, its record recomputed.
+LARGE_DRAW = 20_000
+
+
+def test_a_large_draws_record_recomputes(db_url: str, tmp_path: Path) -> None:
     async def run() -> float:
         async with sale(db_url, tmp_path) as s:
             await s.services.db.execute(
                 "WITH u AS (INSERT INTO users (role) SELECT 'guest' "
-                "FROM generate_series(1, 100000) RETURNING id) "
+                "FROM generate_series(1, $2) RETURNING id) "
                 "INSERT INTO queue_entries (concert_id, user_id, join_id, early) "
                 "SELECT $1, id, left(md5(id::text), 16), true FROM u",
                 s.concert_id,
+                LARGE_DRAW,
             )
             await s.open_now()
             started = time.perf_counter()
             await s.room.draw(s.concert_id)
             elapsed = time.perf_counter() - started
             record = await s.room.draw_record(s.concert_id)
-            assert len(record.order) == 100_000
+            assert len(record.order) == LARGE_DRAW
             assert drawing.order(bytes.fromhex(record.seed or ""), record.join_ids) == record.order
             return elapsed
 
     elapsed = asyncio.run(run())
-    print(f"draw of 100000 joiners (with its record): {elapsed:.2f} s")
+    print(f"draw of {LARGE_DRAW} joiners (with its record): {elapsed:.2f} s")
 
 
 def test_doctor_finds_a_place_the_draw_missed(db_url: str, tmp_path: Path) -> None:
