@@ -10,6 +10,7 @@ test can't carry the wrong one: `pytest -m "not system"` is the fast suite.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from tests.support.databases import DatabaseFactory, embedded_postgres
 from tests.support.server import LiveServer
+from ticketbook.observability.logs import JsonFormatter
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +69,20 @@ def databases(admin_url: str) -> Iterator[DatabaseFactory]:
 def db_url(databases: DatabaseFactory) -> str:
     """A fresh, migrated, empty database for this test."""
     return databases.fresh()
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_logging_left_behind() -> Iterator[None]:
+    """A command run in-process (``ticketbook.cli.main.main``) configures logging as for a
+    terminal: a JSON handler on this test's captured stderr, which every later test's logs
+    would then be written to, after the capture has closed ("--- Logging error ---")."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in root.handlers[:]:
+        if isinstance(handler.formatter, JsonFormatter):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
