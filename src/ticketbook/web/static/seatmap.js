@@ -44,10 +44,30 @@
     return text.slice(0, at) + ", " + STATE_WORDS[to] + text.slice(at + old.length);
   }
 
-  /* Updates every seat ([data-ordinal]) under svgElement to states[ordinal]: its state class,
-     the state word of its aria-label and <title>, tabindex and aria-disabled. Seats whose
-     ordinal is past the end of states are left alone. Returns the data-code of each seat that
-     is selected (aria-checked="true") and no longer free, for the page to deal with. */
+  /* Puts one seat in state `next` (0-3): its class, the state word of its aria-label and
+     <title>, tabindex and aria-disabled. */
+  function setSeatState(seat, next) {
+    const previous = currentState(seat);
+    if (previous === next) return;
+    if (previous >= 0) seat.classList.remove(STATE_CLASSES[previous]);
+    seat.classList.add(STATE_CLASSES[next]);
+    const label = relabel(seat.getAttribute("aria-label") || "", previous, next);
+    seat.setAttribute("aria-label", label);
+    const title = seat.querySelector("title");
+    if (title) title.textContent = label;
+    if (next === 0) {
+      seat.setAttribute("tabindex", "0");
+      seat.removeAttribute("aria-disabled");
+    } else {
+      seat.setAttribute("tabindex", "-1");
+      seat.setAttribute("aria-disabled", "true");
+    }
+  }
+
+  /* Updates every seat ([data-ordinal]) under svgElement to states[ordinal] (setSeatState).
+     Seats whose ordinal is past the end of states are left alone. Returns the data-code of
+     each seat that is selected (aria-checked="true") and no longer free, for the page to deal
+     with. */
   function applySeatStates(svgElement, states) {
     const lost = [];
     const seats = svgElement.querySelectorAll(".seat[data-ordinal]");
@@ -55,22 +75,7 @@
       const seat = seats[k];
       const next = states[Number(seat.getAttribute("data-ordinal"))];
       if (next === undefined || next < 0 || next > 3) continue;
-      const previous = currentState(seat);
-      if (previous !== next) {
-        if (previous >= 0) seat.classList.remove(STATE_CLASSES[previous]);
-        seat.classList.add(STATE_CLASSES[next]);
-        const label = relabel(seat.getAttribute("aria-label") || "", previous, next);
-        seat.setAttribute("aria-label", label);
-        const title = seat.querySelector("title");
-        if (title) title.textContent = label;
-        if (next === 0) {
-          seat.setAttribute("tabindex", "0");
-          seat.removeAttribute("aria-disabled");
-        } else {
-          seat.setAttribute("tabindex", "-1");
-          seat.setAttribute("aria-disabled", "true");
-        }
-      }
+      setSeatState(seat, next);
       if (next !== 0 && seat.getAttribute("aria-checked") === "true") {
         lost.push(seat.getAttribute("data-code"));
       }
@@ -83,5 +88,6 @@
     STATE_WORDS: STATE_WORDS,
     decodeSeatStates: decodeSeatStates,
     applySeatStates: applySeatStates,
+    setSeatState: setSeatState,
   };
 })();

@@ -621,16 +621,13 @@
     const answer = event.detail || {};
     if (event.target === panel && answer.outcome === "confirmed") {
       const until = Date.now() + BOOKED_WAIT_MS;
-      const states = new Uint8Array(COUNT).fill(255); // 255: leave the seat as it is
       entries().forEach(function (entry) {
         justBooked.set(entry.ordinal, until);
-        states[entry.ordinal] = SOLD;
+        const seat = seatOf(entry.code);
+        if (seat) SeatMap.setSeatState(seat, SOLD);
       });
+      if (svg) keepOneTabStop();
       clearSelection();
-      if (svg) {
-        SeatMap.applySeatStates(svg, states);
-        keepOneTabStop();
-      }
     } else {
       render(); // app.js put the button's label back: show the selection's again
     }
