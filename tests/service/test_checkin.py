@@ -471,8 +471,10 @@ async def _racing_desk(
     return pool, CheckinDesk(Database(pool, 10.0), keys)
 
 
-WAITING_ON_TICKETS = (
-    "SELECT count(*) FROM pg_locks WHERE relation = 'public.tickets'::regclass AND NOT granted"
+# Statements of this database waiting for a lock (the racers, on the gatekeeper's row lock).
+WAITING = (
+    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE NOT l.granted AND a.datname = current_database()"
 )
 
 
@@ -485,17 +487,19 @@ async def _race(
     """The race, one round per ticket: RACERS scans of its code at once, half at each gate;
     each round's answers. The real test and its control run this same harness.
 
-    "At once" is held by the database: a gatekeeper connection locks the tickets table
-    (EXCLUSIVE, which the scan's FOR SHARE waits for) until every racer's statement is
-    waiting on it, then lets them all go. Their snapshots are taken after the wait, so they
-    really overlap (asyncio alone sends them one verify apart, about a scan's time)."""
+    "At once" is held by the database: a gatekeeper connection locks the ticket's row (FOR
+    UPDATE, which the scan's FOR SHARE waits for) until every racer's statement is waiting
+    on it, then lets them all go. Each racer took its snapshot before it waited, so none of
+    them can see another's entry: they overlap as fully as a race can (asyncio alone sends
+    them one verify apart, about a scan's time, and a lock they wait for before their
+    snapshot left the later ones seeing the first one's entry on two busy cores)."""
     gatekeeper = await asyncpg.connect(db_url)
     rounds = []
     try:
-        for _ticket_id, code in tickets:
+        for ticket_id, code in tickets:
             closed = gatekeeper.transaction()
             await closed.start()
-            await gatekeeper.execute("LOCK TABLE public.tickets IN EXCLUSIVE MODE")
+            await gatekeeper.execute("SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE", ticket_id)
 
             async def scan(n: int, code: str = code) -> ScanAnswer:
                 return await desk.scan(
@@ -508,7 +512,7 @@ async def _race(
 
             tasks = [asyncio.create_task(scan(n)) for n in range(RACERS)]
             deadline = asyncio.get_running_loop().time() + 10
-            while await gatekeeper.fetchval(WAITING_ON_TICKETS) < RACERS:
+            while await gatekeeper.fetchval(WAITING) < RACERS:
                 assert asyncio.get_running_loop().time() < deadline, "racers never queued"
                 await asyncio.sleep(0.005)
             await closed.commit()  # the gate opens
