@@ -103,18 +103,23 @@ def test_stat_fields_survive_a_command_name_with_spaces_and_parentheses(
 def test_the_postmaster_is_the_postgres_parent_of_a_postgres_backend(
     spawn: list[subprocess.Popen[bytes]],
 ) -> None:
-    # A stand-in tree named as PostgreSQL names its processes.
+    # A stand-in tree named as PostgreSQL names its processes. The child says "named" once it
+    # has renamed itself: until its exec it wears the parent's name, which then goes.
     name = "open('/proc/self/comm', 'w').write('postgres')\n"
+    child_code = "import time\n" + name + "print('named', flush=True)\n" + SLEEP
     parent = _start(
         spawn,
         "import subprocess, sys, time\n" + name + "g = subprocess.Popen([sys.executable, '-c', "
-        f"{'import time; ' + name + SLEEP!r}])\n"
+        f"{child_code!r}])\n"
         "print(g.pid, flush=True)\n" + SLEEP,
     )
     assert parent.stdout is not None
-    backend = int(parent.stdout.readline())
+    # Both print to the same pipe, in either order.
+    lines = {parent.stdout.readline().strip() for _ in range(2)}
+    [pid] = lines - {b"named"}
+    backend = int(pid)
     try:
-        _wait_for(lambda: cpu.command_name(backend) == "postgres")
+        assert cpu.command_name(backend) == "postgres"
         assert cpu.postmaster_pid(backend) == parent.pid
         # A postgres whose parent is not (this test), no postgres, no process: not local.
         assert cpu.postmaster_pid(parent.pid) is None
