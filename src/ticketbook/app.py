@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
@@ -27,6 +28,16 @@ from ticketbook.services import open_services
 from ticketbook.settings import Settings
 from ticketbook.web import mount as web
 from ticketbook.web.errors import render_page_error
+
+# FastAPI's own OpenTelemetry instrumentation, off: we export Prometheus metrics and request
+# ids ourselves (observability/), and with it on every request read the environment three
+# times to ask whether an OpenTelemetry provider had been configured meanwhile.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 class TicketBookApp(FastAPI):
@@ -69,6 +80,7 @@ def build_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        telemetry=NO_TELEMETRY,
     )
     app.trusted_proxies = TrustedProxies.parse(settings.forwarded_allow_ips)
     install_error_handlers(app, api=render_api_error, pages=render_page_error)

@@ -20,6 +20,7 @@ limiter's index and answered 500. Here:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ def parse_address(text: str) -> tuple[IPAddress, int] | None:
     return None if address is None else (address, port)
 
 
+# Remembered: every request asks about its peer's address (nearly always the same few
+# proxies), and parsing one costs more than the rest of this layer. Addresses are immutable.
+@functools.lru_cache(maxsize=4096)
 def ip(text: str) -> IPAddress | None:
     """An IP address, an IPv4-mapped IPv6 one as the IPv4 it is; None for anything else."""
     try:
