@@ -17,9 +17,18 @@ from prometheus_client import REGISTRY
 from tests.support.api import guest_identity
 from tests.support.inprocess import InProcessApp, app_settings
 from tests.support.inventory import make_concert
+from tests.support.seating import seated_concert
 from ticketbook.api.plain_routes import PlainRoute
+from ticketbook.seating.demo_layouts import section_block
 
-HEADERS_COMPARED = ("content-type", "allow", "retry-after", "cache-control")
+HEADERS_COMPARED = (
+    "content-type",
+    "allow",
+    "retry-after",
+    "cache-control",
+    "x-seat-count",
+    "x-layout-version",
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +40,15 @@ def apps(shared_db: str, data_dir: Path) -> Iterator[tuple[InProcessApp, InProce
     ):
         routes = fastapis.app.router.routes
         plain = [r for r in routes if isinstance(r, PlainRoute)]
-        assert len(plain) == 3, plain
+        assert len(plain) == 6, plain
         routes[:] = [r for r in routes if not isinstance(r, PlainRoute)]
         yield ours, fastapis
 
 
 def _answer(response: httpx.Response) -> tuple[int, Any, dict[str, str]]:
     headers = {name: value for name in HEADERS_COMPARED if (value := response.headers.get(name))}
-    body: Any = response.json() if response.content else b""
+    is_json = response.headers.get("content-type", "").startswith("application/json")
+    body: Any = response.json() if is_json and response.content else response.content
     return response.status_code, body, headers
 
 
@@ -88,6 +98,43 @@ def test_the_booking_route_answers_as_fastapis(
     assert _both(apps, "POST", "/api/bookings", json={"quantity": 1})[0] == 401
     assert _both(apps, "GET", "/api/bookings")[0] == 405
     assert _both(apps, "PUT", "/api/bookings", json={})[0] == 405
+
+
+def test_the_polled_routes_answer_as_fastapis(
+    apps: tuple[InProcessApp, InProcessApp], shared_db: str, tmp_path: Path
+) -> None:
+    """The seat map's poll, the waiting room's poll and "my bookings", with and without
+    a valid caller."""
+    seated = seated_concert(shared_db, tmp_path, section_block(2, 4))["id"]
+    unseated = make_concert(shared_db, {"GA": 3})["id"]
+    ours, _ = apps
+    with ours.client() as client:
+        user_id, auth = guest_identity(client)
+    callers: dict[str, dict[str, str]] = {
+        "a guest": auth,
+        "nobody": {},
+        "not bearer": {"authorization": "Basic x"},
+        "an unknown token": {"authorization": "Bearer not-a-token"},
+        "an empty bearer": {"authorization": "Bearer "},
+    }
+    assert _both(apps, "GET", f"/api/concerts/{seated}/seats/states")[0] == 200
+    assert _both(apps, "GET", f"/api/concerts/{unseated}/seats/states")[0] == 404
+    assert _both(apps, "GET", "/api/concerts/x/seats/states")[0] == 404
+    assert _both(apps, "PUT", f"/api/concerts/{seated}/seats/states")[0] == 405
+    seen = set()
+    for headers in callers.values():
+        for path in (
+            f"/api/concerts/{unseated}/queue",
+            f"/api/concerts/{uuid.uuid4()}/queue",
+            f"/api/bookings/{user_id}",
+            f"/api/bookings/{uuid.uuid4()}",
+            "/api/bookings/not-an-id",
+        ):
+            seen.add(_both(apps, "GET", path, headers=headers)[0])
+    assert {200, 401, 403, 404} <= seen, seen
+    # The queue's path has a POST (joining) and a PUT that is no route: as before.
+    assert _both(apps, "PUT", f"/api/concerts/{unseated}/queue", headers=auth)[0] == 405
+    assert _both(apps, "DELETE", f"/api/bookings/{user_id}", headers=auth)[0] == 405
 
 
 def _count(route: str, method: str, status: str) -> float:

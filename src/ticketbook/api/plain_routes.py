@@ -9,32 +9,36 @@ way to the same endpoint code is shorter. Errors go through the same app-level h
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from ticketbook.api.routes import bookings, concerts
+from ticketbook.api.deps import bearer_identity, signed_in
+from ticketbook.api.routes import bookings, concerts, queue, seating
+from ticketbook.auth.identity import Identity
 from ticketbook.http.deps import services_of
 
 
 class PlainRoute(Route):
-    """A Starlette route that says it matched (``scope["route"]``), as FastAPI's do: the
-    request metrics label answers by their route template (observability/middleware.py).
-    Its methods are the ones named, as FastAPI's: Starlette would add HEAD to a GET (and
-    to its 405's Allow), but HEAD is a GET by the time it is routed (http/hygiene.py)."""
-
-    def __init__(self, path: str, endpoint: Any, methods: list[str]) -> None:
-        super().__init__(path, endpoint, methods=methods)
-        self.methods = set(methods)
+    """A Starlette route that takes only the requests it serves: any other method on its
+    path falls through to the FastAPI routes behind it, which answer (405 and its Allow,
+    or another method's route on the same path) exactly as before. It says it matched
+    (``scope["route"]``), as FastAPI's routes do: the request metrics label answers by
+    their route template (observability/middleware.py)."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
+        if match is not Match.FULL:
+            return Match.NONE, {}
+        child_scope["route"] = self
         return match, child_scope
+
+
+async def _caller(request: Request) -> Identity:
+    """The signed-in caller, as ``api/deps.py``'s CurrentIdentity finds it (401 if none)."""
+    authorization = request.headers.get("authorization")
+    return signed_in(await bearer_identity(services_of(request), authorization))
 
 
 async def _list_concerts(request: Request) -> Response:
@@ -45,9 +49,29 @@ async def _get_concert(request: Request) -> Response:
     return await concerts.get_concert(request.path_params["concert_id"], services_of(request))
 
 
+async def _seat_states(request: Request) -> Response:
+    return await seating.seat_states(request.path_params["concert_id"], services_of(request))
+
+
+async def _queue_status(request: Request) -> Response:
+    caller = await _caller(request)
+    return await queue.queue_status(request.path_params["concert_id"], caller, services_of(request))
+
+
+async def _list_bookings(request: Request) -> Response:
+    caller = await _caller(request)
+    user_id = request.path_params["user_id"]
+    return await bookings.list_bookings(user_id, caller.user_id, services_of(request))
+
+
 def plain_routes() -> list[BaseRoute]:
+    """Fans' routes that a crowd calls many times a second: booking, the catalog, the seat
+    map's poll, the waiting room's poll, "my bookings"."""
     return [
         PlainRoute("/api/bookings", bookings.create_booking, methods=["POST"]),
         PlainRoute("/api/concerts", _list_concerts, methods=["GET"]),
         PlainRoute("/api/concerts/{concert_id}", _get_concert, methods=["GET"]),
+        PlainRoute("/api/concerts/{concert_id}/seats/states", _seat_states, methods=["GET"]),
+        PlainRoute("/api/concerts/{concert_id}/queue", _queue_status, methods=["GET"]),
+        PlainRoute("/api/bookings/{user_id}", _list_bookings, methods=["GET"]),
     ]
