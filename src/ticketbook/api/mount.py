@@ -37,9 +37,12 @@ ROUTERS_BUSIEST_FIRST = (
 )
 
 
+API_PREFIX = "/api"
+
+
 def install(app: FastAPI) -> None:
     for module in ROUTERS_BUSIEST_FIRST:
-        app.include_router(module.router, prefix="/api")
+        app.include_router(module.router, prefix=API_PREFIX)
     # Ahead of everything, the busiest routes the short way (api/plain_routes.py).
-    app.router.routes[0:0] = plain_routes()
+    app.router.routes[0:0] = plain_routes(API_PREFIX)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

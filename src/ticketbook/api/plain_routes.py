@@ -9,6 +9,11 @@ way to the same endpoint code is shorter. Errors go through the same app-level h
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
@@ -64,14 +69,34 @@ async def _list_bookings(request: Request) -> Response:
     return await bookings.list_bookings(user_id, caller.user_id, services_of(request))
 
 
-def plain_routes() -> list[BaseRoute]:
-    """Fans' routes that a crowd calls many times a second: booking, the catalog, the seat
-    map's poll, the waiting room's poll, "my bookings"."""
-    return [
-        PlainRoute("/api/bookings", bookings.create_booking, methods=["POST"]),
-        PlainRoute("/api/concerts", _list_concerts, methods=["GET"]),
-        PlainRoute("/api/concerts/{concert_id}", _get_concert, methods=["GET"]),
-        PlainRoute("/api/concerts/{concert_id}/seats/states", _seat_states, methods=["GET"]),
-        PlainRoute("/api/concerts/{concert_id}/queue", _queue_status, methods=["GET"]),
-        PlainRoute("/api/bookings/{user_id}", _list_bookings, methods=["GET"]),
-    ]
+# (a router, its FastAPI route's endpoint, the plain route's endpoint) for the fans' routes a
+# crowd calls many times a second: booking, the catalog, the seat map's poll, the waiting
+# room's poll, "my bookings". Their paths and methods are read from the FastAPI declarations,
+# so the two can't drift apart.
+PlainEndpoint = Callable[[Request], Awaitable[Response]]
+SHORTCUTS: tuple[tuple[APIRouter, Callable[..., Any], PlainEndpoint], ...] = (
+    (bookings.router, bookings.create_booking, bookings.create_booking),
+    (concerts.router, concerts.list_concerts, _list_concerts),
+    (concerts.router, concerts.get_concert, _get_concert),
+    (seating.router, seating.seat_states, _seat_states),
+    (queue.router, queue.queue_status, _queue_status),
+    (bookings.router, bookings.list_bookings, _list_bookings),
+)
+
+
+def _declared(router: APIRouter, endpoint: Callable[..., Any]) -> APIRoute:
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is endpoint:
+            return route
+    raise LookupError(f"{endpoint.__qualname__} is no route of its router")
+
+
+def plain_routes(prefix: str) -> list[BaseRoute]:
+    """The shortcuts, at the paths and methods their FastAPI routes are declared with under
+    ``prefix`` (the one those routers are included with)."""
+    routes: list[BaseRoute] = []
+    for router, endpoint, plain in SHORTCUTS:
+        declared = _declared(router, endpoint)
+        methods = sorted(declared.methods or ())
+        routes.append(PlainRoute(prefix + declared.path, plain, methods=methods))
+    return routes
